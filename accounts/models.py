@@ -1,0 +1,101 @@
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class SchoolType(models.TextChoices):
+    GRUNDSCHULE = "grundschule", _("Primary school (Grundschule)")
+    HAUPTSCHULE = "hauptschule", _("Hauptschule")
+    REALSCHULE = "realschule", _("Realschule")
+    GYMNASIUM = "gymnasium", _("Gymnasium")
+    GESAMTSCHULE = "gesamtschule", _("Comprehensive school (Gesamtschule)")
+    FOERDERSCHULE = "foerderschule", _("Special needs school (Förderschule)")
+    BERUFSKOLLEG = "berufskolleg", _("Vocational college (Berufskolleg)")
+    WEITERBILDUNGSKOLLEG = "weiterbildungskolleg", _("Adult education college (Weiterbildungskolleg)")
+
+
+class School(models.Model):
+    number = models.CharField(_("school number"), max_length=20, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    school_type = models.CharField(_("school type"), max_length=30, choices=SchoolType.choices)
+    # The identifier the school single sign-on sends (VIDIS `schulkennung`); filled in issue 4.
+    sso_id = models.CharField(_("single sign-on id"), max_length=100, blank=True, db_index=True)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("school")
+        verbose_name_plural = _("schools")
+
+    def __str__(self):
+        return f"{self.name} ({self.number})"
+
+
+class Qualification(models.Model):
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    description = models.TextField(_("description"), blank=True)
+    where_offered = models.TextField(
+        _("where the training is offered"), blank=True, help_text=_("Shown to teachers who lack it.")
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("qualification")
+        verbose_name_plural = _("qualifications")
+
+    def __str__(self):
+        return self.name
+
+
+class Role(models.TextChoices):
+    TEACHER = "teacher", _("Teacher")
+    STAFF = "staff", _("Counter staff")
+    ADMIN = "admin", _("Administrator")
+
+
+class User(AbstractUser):
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.TEACHER)
+    schools = models.ManyToManyField(School, blank=True, related_name="users", verbose_name=_("schools"))
+    qualifications = models.ManyToManyField(
+        Qualification, through="QualificationGrant", through_fields=("user", "qualification"),
+        blank=True, related_name="holders", verbose_name=_("qualifications"),
+    )
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    @property
+    def is_teacher(self):
+        return self.role == Role.TEACHER
+
+    @property
+    def is_counter_staff(self):
+        return self.role in (Role.STAFF, Role.ADMIN)
+
+    def __str__(self):
+        full_name = self.get_full_name()
+        return full_name or self.username
+
+
+class QualificationGrant(models.Model):
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="qualification_grants")
+    qualification = models.ForeignKey(Qualification, on_delete=models.PROTECT, related_name="grants")
+    granted_on = models.DateField(_("granted on"))
+    expires_on = models.DateField(_("expires on"), null=True, blank=True)
+    granted_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("granted by")
+    )
+
+    class Meta:
+        verbose_name = _("qualification grant")
+        verbose_name_plural = _("qualification grants")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "qualification"], name="one_grant_per_qualification")
+        ]
+
+    def __str__(self):
+        return f"{self.qualification} – {self.user}"
+
+    def is_valid_on(self, day):
+        return self.granted_on <= day and (self.expires_on is None or day <= self.expires_on)

@@ -1,0 +1,50 @@
+"""Booking refusals: one stable code each, one translated message each, one HTTP status each.
+
+Tests assert the code; pages and the API show `error.message` and answer with `error.http_status`.
+"""
+
+from django.utils.translation import gettext_lazy as _
+
+# code -> (message, HTTP status)
+BOOKING_ERRORS = {
+    "not_a_counter_day": (_("The counter is not open on that weekday. Pick a counter day."), 400),
+    "closed": (_("The counter is closed on that day (holiday or closure day)."), 400),
+    "slot_full": (_("That pickup slot is fully booked. Please choose another time."), 409),
+    "slot_invalid": (_("That pickup time is not one of the counter's slots."), 400),
+    "too_soon": (_("That is too soon: this item needs more notice before pickup."), 400),
+    "too_far_ahead": (_("That is too far ahead: this item cannot be booked that early yet."), 400),
+    "too_long": (_("The loan is too long for this item."), 400),
+    "return_before_pickup": (_("The return day must not be before the pickup day."), 400),
+    "not_enough_units": (_("Not enough units are free for the whole period."), 409),
+    "qualification_missing": (_("This item requires a qualification you do not hold yet."), 403),
+    "item_paused": (_("This item is paused and cannot be booked at the moment."), 409),
+    "not_a_teacher": (_("Only teachers can book equipment."), 403),
+    "unknown_school": (_("Choose one of your schools for this booking."), 403),
+    "quantity_invalid": (_("Choose at least one item and a quantity of at least 1."), 400),
+    "mixed_locations": (_("All items of one booking must come from the same counter."), 400),
+    "not_changeable": (_("This booking can no longer be changed."), 409),
+    "not_cancellable": (_("This booking can no longer be cancelled."), 409),
+}
+
+
+class BookingError(Exception):
+    """A refusal by the booking rules. `code` is stable; `params` fill in details for the log."""
+
+    def __init__(self, code, **params):
+        if code not in BOOKING_ERRORS:
+            raise ValueError(f"unknown booking error code {code!r}")
+        self.code = code
+        self.params = params
+        super().__init__(code)
+
+    @property
+    def message(self):
+        return BOOKING_ERRORS[self.code][0]
+
+    @property
+    def http_status(self):
+        return BOOKING_ERRORS[self.code][1]
+
+    def __str__(self):
+        details = ", ".join(f"{key}={value}" for key, value in self.params.items())
+        return f"{self.code} ({details})" if details else self.code

@@ -1,0 +1,116 @@
+"""Factories that build consistent objects and dates for the tests.
+
+Dates are always counter days of the default location (Tuesday and Wednesday) computed from the
+real or frozen today, so a test reads as "a Tuesday at least three days ahead".
+"""
+
+import datetime
+import itertools
+
+from django.utils import timezone
+
+from accounts.models import Qualification, QualificationGrant, Role, School, SchoolType, User
+from catalog.models import Category, Closure, ItemType, Location, Unit, UnitStatus
+from lending.services import reservation_create
+
+_sequence = itertools.count(1)
+SLOT = datetime.time(9, 0)
+
+
+def counter_day(*, weekday=2, at_least_days_ahead=2, today=None):
+    """The first day with this ISO weekday (2 = Tuesday) that is at least N days after today."""
+    day = (today or timezone.localdate()) + datetime.timedelta(days=at_least_days_ahead)
+    while day.isoweekday() != weekday:
+        day += datetime.timedelta(days=1)
+    return day
+
+
+def make_location(**fields):
+    number = next(_sequence)
+    defaults = {
+        "name": f"Medienzentrum {number}",
+        "slug": f"mz-{number}",
+        "counter_weekdays": [2, 3],
+        "opens_at": datetime.time(9, 0),
+        "closes_at": datetime.time(16, 0),
+        "slot_minutes": 30,
+        "slot_capacity": 4,
+    }
+    defaults.update(fields)
+    return Location.objects.create(**defaults)
+
+
+def make_school(**fields):
+    number = next(_sequence)
+    defaults = {"number": f"1{number:05d}", "name": f"Schule {number}", "school_type": SchoolType.GYMNASIUM}
+    defaults.update(fields)
+    return School.objects.create(**defaults)
+
+
+def make_user(*, role=Role.TEACHER, schools=(), username=None, **fields):
+    username = username or f"user{next(_sequence)}"
+    user = User.objects.create_user(
+        username=username, email=f"{username}@example.org", password="correct-horse-battery", role=role, **fields
+    )
+    user.schools.set(schools)
+    return user
+
+
+def make_category(**fields):
+    number = next(_sequence)
+    defaults = {"name": f"Kategorie {number}", "slug": f"kategorie-{number}"}
+    defaults.update(fields)
+    return Category.objects.create(**defaults)
+
+
+def make_item_type(*, location, category=None, units=3, **fields):
+    """An item type with `units` available units and lenient loan rules unless told otherwise."""
+    number = next(_sequence)
+    defaults = {
+        "name": f"Artikel {number}",
+        "slug": f"artikel-{number}",
+        "description": "Ein Artikel zum Testen.",
+        "contents": "Koffer\nLadekabel",
+        "max_loan_days": 28,
+        "min_lead_days": 0,
+        "max_advance_days": 365,
+        "turnaround_days": 0,
+    }
+    defaults.update(fields)
+    item_type = ItemType.objects.create(location=location, category=category or make_category(), **defaults)
+    for index in range(units):
+        make_unit(item_type=item_type)
+    return item_type
+
+
+def make_unit(*, item_type, status=UnitStatus.AVAILABLE, **fields):
+    number = next(_sequence)
+    return Unit.objects.create(item_type=item_type, asset_tag=f"T-{number:06d}", status=status, **fields)
+
+
+def make_closure(*, location, first_day, last_day=None, reason="Schließtag"):
+    return Closure.objects.create(location=location, first_day=first_day, last_day=last_day or first_day, reason=reason)
+
+
+def make_qualification(**fields):
+    number = next(_sequence)
+    defaults = {"name": f"Schulung {number}"}
+    defaults.update(fields)
+    return Qualification.objects.create(**defaults)
+
+
+def grant_qualification(*, user, qualification, granted_on=None, expires_on=None):
+    return QualificationGrant.objects.create(
+        user=user, qualification=qualification,
+        granted_on=granted_on or timezone.localdate() - datetime.timedelta(days=30), expires_on=expires_on,
+    )
+
+
+def book(*, borrower, lines, pickup_day=None, return_day=None, school=None, pickup_slot=SLOT):
+    """Book through the real service with sensible defaults: next Tuesday to the Wednesday after."""
+    pickup_day = pickup_day or counter_day(weekday=2)
+    return_day = return_day or pickup_day + datetime.timedelta(days=8)
+    return reservation_create(
+        borrower=borrower, school=school or borrower.schools.first(), pickup_day=pickup_day,
+        pickup_slot=pickup_slot, return_day=return_day, lines=lines,
+    )
