@@ -1,38 +1,387 @@
-from django.http import Http404
+"""Pages for teachers. Thin: validate input, call one selector or service, render."""
+
+import calendar
+import datetime
+import mimetypes
+from pathlib import Path
+
+import qrcode
+import qrcode.image.svg
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Q
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils._os import safe_join
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from catalog.models import LOANABLE_UNIT_STATUSES, Category, ItemType
+from catalog.selectors import counter_days, item_types_visible
+from frontend.basket import Basket
+from frontend.forms import AddToBasketForm, BookingChangeForm, BookingForm, CatalogueFilterForm
+from lending.availability import availability
+from lending.exceptions import BookingError
+from lending.models import ReservationStatus
+from lending.selectors import bookable_days, reservation_get_for_user, reservations_of_borrower
+from lending.services import reservation_cancel, reservation_change, reservation_create
+
+WEEKDAY_ABBREVIATIONS = [
+    pgettext_lazy("weekday", "Mon"), pgettext_lazy("weekday", "Tue"), pgettext_lazy("weekday", "Wed"),
+    pgettext_lazy("weekday", "Thu"), pgettext_lazy("weekday", "Fri"), pgettext_lazy("weekday", "Sat"),
+    pgettext_lazy("weekday", "Sun"),
+]
 
 
-def catalogue(request, **kwargs):
-    raise Http404
+def _booking_error_response(request, template, context, error):
+    messages.error(request, error.message)
+    context["error_code"] = error.code
+    return render(request, template, context, status=error.http_status)
 
-def item_detail(request, **kwargs):
-    raise Http404
 
-def basket_page(request, **kwargs):
-    raise Http404
+# Catalogue ---------------------------------------------------------------------------------------
 
-def basket_add(request, **kwargs):
-    raise Http404
 
-def booking_create(request, **kwargs):
-    raise Http404
+@require_GET
+def catalogue(request):
+    form = CatalogueFilterForm(request.GET or None)
+    item_types = item_types_visible()
+    free_window = None
+    if form.is_valid():
+        data = form.cleaned_data
+        item_types = item_types_visible(search=data["q"], category=data["category"])
+        if data["free_from"]:
+            free_window = (data["free_from"], data["free_to"])
+    item_types = list(
+        item_types.annotate(loanable_units=Count("units", filter=Q(units__status__in=LOANABLE_UNIT_STATUSES)))
+    )
+    if free_window and item_types:
+        first_day, last_day = free_window
+        longest_turnaround = max(item_type.turnaround_days for item_type in item_types)
+        free = availability(
+            item_type_ids=[item_type.pk for item_type in item_types], first_day=first_day,
+            last_day=last_day + datetime.timedelta(days=longest_turnaround), today=timezone.localdate(),
+        )
+        for item_type in item_types:
+            item_type.free_in_window = free[item_type.pk].min_free(
+                first_day, last_day + datetime.timedelta(days=item_type.turnaround_days)
+            )
+        item_types = [item_type for item_type in item_types if item_type.free_in_window > 0]
+    categories = {}
+    for item_type in item_types:
+        categories.setdefault(item_type.category, []).append(item_type)
+    status = 200 if form.is_valid() or not form.is_bound else 400
+    return render(
+        request, "frontend/catalogue.html",
+        {"form": form, "categories": categories, "free_window": free_window, "result_count": len(item_types),
+         "all_categories": Category.objects.all()},
+        status=status,
+    )
 
-def my_bookings(request, **kwargs):
-    raise Http404
 
-def booking_detail(request, **kwargs):
-    raise Http404
+def _month_from(value, today):
+    try:
+        year, month = (int(part) for part in (value or "").split("-"))
+        return datetime.date(year, month, 1)
+    except ValueError:
+        return today.replace(day=1)
 
-def booking_qr(request, **kwargs):
-    raise Http404
 
-def booking_change(request, **kwargs):
-    raise Http404
+def _parse_day(value):
+    try:
+        return datetime.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
 
-def booking_cancel(request, **kwargs):
-    raise Http404
 
-def booking_scan(request, **kwargs):
-    raise Http404
+@require_GET
+def item_detail(request, slug):
+    item_type = get_object_or_404(
+        ItemType.objects.select_related("category", "location", "required_qualification"), slug=slug
+    )
+    today = timezone.localdate()
+    month = _month_from(request.GET.get("month"), today)
+    month_end = month.replace(day=calendar.monthrange(month.year, month.month)[1])
+    days = counter_days(location=item_type.location, first_day=month, last_day=month_end)
+    free = availability(item_type_ids=[item_type.pk], first_day=month, last_day=month_end, today=today)[item_type.pk]
+    pickup_day = _parse_day(request.GET.get("pickup"))
+    return_day = _parse_day(request.GET.get("return"))
+    if pickup_day and return_day and return_day < pickup_day:
+        return_day = None
+    earliest = today + datetime.timedelta(days=item_type.min_lead_days)
+    latest = today + datetime.timedelta(days=item_type.max_advance_days)
 
-def media(request, **kwargs):
-    raise Http404
+    def link(day):
+        # The first click picks the pickup day, the second the return day, a third starts over.
+        query = {"month": f"{month:%Y-%m}"}
+        if pickup_day and not return_day and day >= pickup_day:
+            query.update(pickup=pickup_day.isoformat(), **{"return": day.isoformat()})
+        else:
+            query["pickup"] = day.isoformat()
+        return "?" + "&".join(f"{key}={value}" for key, value in query.items())
+
+    weeks = []
+    week = [None] * (month.isoweekday() - 1)
+    for day in days:
+        cell = {"day": day.day, "free": free.on(day.day).free, "loanable": free.loanable}
+        if day.day < today:
+            cell["state"] = "past"
+        elif day.closure_reason:
+            cell["state"] = "closed"
+            cell["reason"] = day.closure_reason
+        elif not day.is_counter_weekday:
+            cell["state"] = "no_counter"
+        else:
+            cell["state"] = "open"
+            cell["selectable"] = earliest <= day.day and (pickup_day or day.day <= latest)
+            cell["link"] = link(day.day)
+        cell["selected"] = day.day in (pickup_day, return_day)
+        cell["in_range"] = bool(pickup_day and return_day and pickup_day <= day.day <= return_day)
+        week.append(cell)
+        if len(week) == 7:
+            weeks.append(week)
+            week = []
+    if week:
+        weeks.append(week + [None] * (7 - len(week)))
+    previous_month = (month - datetime.timedelta(days=1)).replace(day=1)
+    next_month = month_end + datetime.timedelta(days=1)
+    form = AddToBasketForm(initial={"pickup_day": pickup_day, "return_day": return_day})
+    return render(request, "frontend/item_detail.html", {
+        "item_type": item_type, "weeks": weeks, "month": month, "form": form,
+        "previous_month": previous_month if previous_month >= today.replace(day=1) else None,
+        "next_month": next_month if next_month <= latest else None,
+        "pickup_day": pickup_day, "return_day": return_day,
+        "weekday_names": WEEKDAY_ABBREVIATIONS,
+        "free_today": free.on(today).free if month <= today <= month_end else None,
+    })
+
+
+# Basket and booking ------------------------------------------------------------------------------
+
+
+@require_POST
+def basket_add(request, slug):
+    item_type = get_object_or_404(ItemType, slug=slug)
+    form = AddToBasketForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Please enter a quantity between 1 and 500."))
+        return redirect("frontend:item_detail", slug=slug)
+    basket = Basket(request.session)
+    basket.set_line(item_type.pk, form.cleaned_data["quantity"])
+    if form.cleaned_data["pickup_day"]:
+        basket.set_days(form.cleaned_data["pickup_day"], form.cleaned_data["return_day"])
+    messages.success(request, _("%(item)s is in your basket.") % {"item": item_type.name})
+    return redirect("frontend:basket")
+
+
+def _basket_context(request, basket, data=None):
+    today = timezone.localdate()
+    item_types = list(ItemType.objects.filter(pk__in=basket.lines).select_related("location", "category"))
+    locations = {item_type.location for item_type in item_types}
+    context = {"basket": basket, "lines": [(item_type, basket.lines[item_type.pk]) for item_type in item_types]}
+    if len(locations) > 1:
+        context["mixed_locations"] = True
+        return context
+    if not item_types or not request.user.is_authenticated:
+        return context
+    location = locations.pop()
+    pickup_days, return_days = bookable_days(location=location, item_types=item_types, today=today)
+    initial = {}
+    if basket.pickup_day:
+        initial["pickup_day"] = basket.pickup_day.isoformat()
+    if basket.return_day:
+        initial["return_day"] = basket.return_day.isoformat()
+    context["location"] = location
+    context["form"] = BookingForm(
+        data, initial=initial, schools=request.user.schools.filter(active=True), pickup_days=pickup_days,
+        return_days=return_days, slot_times=location.slot_times(),
+    )
+    return context
+
+
+@require_http_methods(["GET", "POST"])
+def basket_page(request):
+    basket = Basket(request.session)
+    if request.method == "POST":
+        # Quantity changes and removals; each line has its own field.
+        for item_type_id in basket.lines:
+            value = request.POST.get(f"quantity_{item_type_id}")
+            if value is None:
+                continue
+            try:
+                quantity = int(value)
+            except ValueError:
+                messages.error(request, _("Please enter whole numbers."))
+                return redirect("frontend:basket")
+            if not 0 <= quantity <= 500:
+                messages.error(request, _("Please enter a quantity between 0 and 500."))
+                return redirect("frontend:basket")
+            basket.set_line(item_type_id, quantity)
+        if "remove" in request.POST:
+            try:
+                basket.set_line(int(request.POST["remove"]), 0)
+            except ValueError:
+                pass
+        messages.success(request, _("Your basket was updated."))
+        return redirect("frontend:basket")
+    return render(request, "frontend/basket.html", _basket_context(request, basket))
+
+
+@login_required
+@require_POST
+def booking_create(request):
+    basket = Basket(request.session)
+    if not basket.lines:
+        messages.error(request, _("Your basket is empty."))
+        return redirect("frontend:catalogue")
+    context = _basket_context(request, basket, request.POST)
+    form = context.get("form")
+    if form is None:
+        error = BookingError("mixed_locations" if context.get("mixed_locations") else "not_a_teacher")
+        return _booking_error_response(request, "frontend/basket.html", context, error)
+    if not form.is_valid():
+        return render(request, "frontend/basket.html", context, status=400)
+    data = form.cleaned_data
+    try:
+        reservation = reservation_create(
+            borrower=request.user, school=data["school"], pickup_day=data["pickup_day"],
+            pickup_slot=data["pickup_slot"], return_day=data["return_day"], lines=basket.lines, note=data["note"],
+        )
+    except BookingError as error:
+        return _booking_error_response(request, "frontend/basket.html", context, error)
+    basket.clear()
+    messages.success(request, _("Your booking is confirmed."))
+    return redirect("frontend:booking_detail", code=reservation.code)
+
+
+# My bookings -------------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def my_bookings(request):
+    today = timezone.localdate()
+    return render(request, "frontend/my_bookings.html", {
+        "bookings": reservations_of_borrower(borrower=request.user, today=today), "today": today,
+    })
+
+
+def _can_modify(reservation, today):
+    return reservation.status == ReservationStatus.CONFIRMED and reservation.pickup_day >= today
+
+
+def _scan_url(request, reservation):
+    path = reverse("frontend:booking_scan", kwargs={"code": reservation.code})
+    return f"{settings.SITE_URL}{path}" if settings.SITE_URL else request.build_absolute_uri(path)
+
+
+@login_required
+@require_GET
+def booking_detail(request, code):
+    reservation = reservation_get_for_user(user=request.user, code=code)
+    today = timezone.localdate()
+    return render(request, "frontend/booking_detail.html", {
+        "reservation": reservation, "can_modify": _can_modify(reservation, today),
+        "overdue": reservation.is_overdue(today), "scan_url": _scan_url(request, reservation),
+        "qr_svg": _qr_svg(_scan_url(request, reservation)),
+    })
+
+
+def _qr_svg(data):
+    image = qrcode.make(data, image_factory=qrcode.image.svg.SvgPathImage, box_size=10, border=4)
+    return image.to_string(encoding="unicode")
+
+
+@login_required
+@require_GET
+def booking_qr(request, code):
+    reservation = reservation_get_for_user(user=request.user, code=code)
+    return HttpResponse(_qr_svg(_scan_url(request, reservation)), content_type="image/svg+xml")
+
+
+@login_required
+@require_GET
+def booking_scan(request, code):
+    """Where a booking's QR code points. For now the booking page; the counter joins later."""
+    reservation = reservation_get_for_user(user=request.user, code=code)
+    return redirect("frontend:booking_detail", code=reservation.code)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def booking_change(request, code):
+    reservation = reservation_get_for_user(user=request.user, code=code)
+    today = timezone.localdate()
+    if not _can_modify(reservation, today):
+        messages.error(request, BookingError("not_changeable").message)
+        return redirect("frontend:booking_detail", code=reservation.code)
+    lines = list(reservation.lines.all())
+    pickup_days, return_days = bookable_days(
+        location=reservation.location, item_types=[line.item_type for line in lines], today=today
+    )
+    # The current days stay selectable even if the lead time has passed for a new booking.
+    pickup_days = sorted(set(pickup_days) | {reservation.pickup_day})
+    return_days = sorted(set(return_days) | {reservation.return_day})
+    form = BookingChangeForm(
+        request.POST or None, lines=lines, pickup_days=pickup_days, return_days=return_days,
+        slot_times=reservation.location.slot_times(),
+        initial={"pickup_day": reservation.pickup_day.isoformat(), "return_day": reservation.return_day.isoformat(),
+                 "pickup_slot": reservation.pickup_slot.strftime("%H:%M")},
+    )
+    context = {"reservation": reservation, "form": form}
+    if request.method == "POST":
+        if not form.is_valid():
+            return render(request, "frontend/booking_change.html", context, status=400)
+        try:
+            reservation_change(
+                reservation=reservation, actor=request.user, pickup_day=form.cleaned_data["pickup_day"],
+                pickup_slot=form.cleaned_data["pickup_slot"], return_day=form.cleaned_data["return_day"],
+                lines=form.quantities(),
+            )
+        except BookingError as error:
+            return _booking_error_response(request, "frontend/booking_change.html", context, error)
+        messages.success(request, _("Your booking was changed."))
+        return redirect("frontend:booking_detail", code=reservation.code)
+    return render(request, "frontend/booking_change.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def booking_cancel(request, code):
+    reservation = reservation_get_for_user(user=request.user, code=code)
+    if request.method == "POST":
+        try:
+            reservation_cancel(reservation=reservation, actor=request.user)
+        except BookingError as error:
+            messages.error(request, error.message)
+            return redirect("frontend:booking_detail", code=reservation.code)
+        messages.success(request, _("Your booking was cancelled."))
+        return redirect("frontend:my_bookings")
+    if not _can_modify(reservation, timezone.localdate()):
+        messages.error(request, BookingError("not_cancellable").message)
+        return redirect("frontend:booking_detail", code=reservation.code)
+    return render(request, "frontend/booking_cancel.html", {"reservation": reservation})
+
+
+# Uploaded pictures -------------------------------------------------------------------------------
+
+
+@require_GET
+def media(request, path):
+    """Serve uploaded item pictures from MEDIA_ROOT; the app serves every asset itself."""
+    try:
+        full_path = Path(safe_join(settings.MEDIA_ROOT, path))
+    except Exception:  # SuspiciousFileOperation: a path outside MEDIA_ROOT
+        raise Http404 from None
+    if not full_path.is_file() or not path.startswith("item-types/"):
+        raise Http404
+    content_type = mimetypes.guess_type(full_path.name)[0] or "application/octet-stream"
+    if not content_type.startswith("image/"):
+        raise Http404
+    response = FileResponse(full_path.open("rb"), content_type=content_type)
+    response["Cache-Control"] = "public, max-age=86400"
+    return response

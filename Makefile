@@ -1,0 +1,44 @@
+# Two commands for a newcomer: `make run` (the portal with demo data) and `make test` (the suite).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: run test test-e2e bench messages check clean
+
+$(VENV)/.base-installed: requirements/base.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements/base.lock
+	touch $@
+
+$(VENV)/.dev-installed: requirements/dev.lock $(VENV)/.base-installed
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements/dev.lock
+	touch $@
+
+var:
+	mkdir -p var
+
+## make run: the portal on SQLite (var/db.sqlite3) with demo data at http://127.0.0.1:8000
+run: $(VENV)/.base-installed var
+	DEBUG=true $(BIN)/python manage.py migrate --no-input
+	DEBUG=true $(BIN)/python manage.py load_demo
+	DEBUG=true $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+## make test: the whole suite on SQLite; with DATABASE_URL=postgres://... on PostgreSQL
+test: $(VENV)/.dev-installed var
+	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+
+## make bench: the benchmark on a large generated dataset in var/bench.sqlite3 (or BENCH_DATABASE_URL)
+bench: $(VENV)/.dev-installed var
+	DEBUG=true DATABASE_URL=$${BENCH_DATABASE_URL:-sqlite:///$(CURDIR)/var/bench.sqlite3} \
+		$(BIN)/python manage.py bench $(BENCH_ARGS)
+
+## make messages: refresh the translation catalogues after changing strings (needs gettext)
+messages: $(VENV)/.dev-installed
+	DEBUG=true $(BIN)/python manage.py makemessages --locale de --locale en --ignore '.venv/*' --ignore 'var/*'
+	DEBUG=true $(BIN)/python manage.py compilemessages --ignore '.venv/*'
+
+clean:
+	rm -rf $(VENV) var/test-db*.sqlite3 var/test-media

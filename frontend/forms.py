@@ -1,0 +1,85 @@
+import datetime
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from catalog.models import Category
+
+
+class CatalogueFilterForm(forms.Form):
+    q = forms.CharField(label=_("Search"), required=False, max_length=100)
+    category = forms.ModelChoiceField(
+        label=_("Category"), queryset=Category.objects.all(), required=False, to_field_name="slug",
+        empty_label=_("All categories"),
+    )
+    free_from = forms.DateField(label=_("Free from"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    free_to = forms.DateField(label=_("Free until"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self):
+        cleaned = super().clean()
+        free_from, free_to = cleaned.get("free_from"), cleaned.get("free_to")
+        if bool(free_from) != bool(free_to):
+            raise forms.ValidationError(_("Give both dates to search for free items."))
+        if free_from and free_to:
+            if free_to < free_from:
+                raise forms.ValidationError(_("The second date must not be before the first."))
+            if (free_to - free_from).days > 366:
+                raise forms.ValidationError(_("Search at most one year at a time."))
+        return cleaned
+
+
+class AddToBasketForm(forms.Form):
+    quantity = forms.IntegerField(label=_("Quantity"), min_value=1, max_value=500, initial=1)
+    pickup_day = forms.DateField(required=False, widget=forms.HiddenInput)
+    return_day = forms.DateField(required=False, widget=forms.HiddenInput)
+
+
+def _day_choices(days):
+    return [(day.isoformat(), f"{day:%d.%m.%Y}") for day in days]
+
+
+class BookingForm(forms.Form):
+    """Dates, slot and school for the basket; choices offer only open counter days."""
+
+    school = forms.ModelChoiceField(label=_("School"), queryset=None, empty_label=None)
+    pickup_day = forms.TypedChoiceField(label=_("Pickup day"), coerce=datetime.date.fromisoformat)
+    pickup_slot = forms.TypedChoiceField(
+        label=_("Pickup time"), coerce=lambda value: datetime.time.fromisoformat(value)
+    )
+    return_day = forms.TypedChoiceField(label=_("Return day"), coerce=datetime.date.fromisoformat)
+    note = forms.CharField(label=_("Note for the counter (optional)"), required=False, max_length=500,
+                           widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, schools, pickup_days, return_days, slot_times, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["school"].queryset = schools
+        self.fields["pickup_day"].choices = _day_choices(pickup_days)
+        self.fields["return_day"].choices = _day_choices(return_days)
+        self.fields["pickup_slot"].choices = [(slot.strftime("%H:%M"), slot.strftime("%H:%M")) for slot in slot_times]
+
+
+class BookingChangeForm(forms.Form):
+    pickup_day = forms.TypedChoiceField(label=_("Pickup day"), coerce=datetime.date.fromisoformat)
+    pickup_slot = forms.TypedChoiceField(
+        label=_("Pickup time"), coerce=lambda value: datetime.time.fromisoformat(value)
+    )
+    return_day = forms.TypedChoiceField(label=_("Return day"), coerce=datetime.date.fromisoformat)
+
+    def __init__(self, *args, lines, pickup_days, return_days, slot_times, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["pickup_day"].choices = _day_choices(pickup_days)
+        self.fields["return_day"].choices = _day_choices(return_days)
+        self.fields["pickup_slot"].choices = [(slot.strftime("%H:%M"), slot.strftime("%H:%M")) for slot in slot_times]
+        self.lines = lines
+        for line in lines:
+            self.fields[f"quantity_{line.item_type_id}"] = forms.IntegerField(
+                label=line.item_type.name, min_value=0, max_value=500, initial=line.quantity,
+                help_text=_("0 removes the item from the booking."),
+            )
+
+    def quantities(self):
+        return {
+            line.item_type_id: self.cleaned_data[f"quantity_{line.item_type_id}"]
+            for line in self.lines
+            if self.cleaned_data[f"quantity_{line.item_type_id}"] > 0
+        }
