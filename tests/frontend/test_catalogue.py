@@ -1,0 +1,106 @@
+import datetime
+
+import pytest
+from django.urls import reverse
+
+from tests import factories
+
+URL = reverse("frontend:catalogue")
+
+
+@pytest.fixture
+def catalogue(location):
+    vr = factories.make_category(name="Virtual Reality", slug="vr")
+    coding = factories.make_category(name="Coding", slug="coding")
+    return {
+        "vr": factories.make_item_type(location=location, category=vr, name="VR-Koffer", slug="vr-koffer", units=1),
+        "ozobot": factories.make_item_type(location=location, category=coding, name="Ozobot-Klassensatz", slug="ozobot", units=2),
+        "paused": factories.make_item_type(
+            location=location, category=coding, name="Bee-Bot", slug="bee-bot", units=1, paused=True,
+            paused_reason="Akkus werden getauscht",
+        ),
+    }
+
+
+def test_it_lists_items_by_category_for_anyone(client, catalogue):
+    response = client.get(URL)
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "Virtual Reality" in content and "Coding" in content
+    assert "VR-Koffer" in content and "Ozobot-Klassensatz" in content
+
+
+def test_it_marks_paused_items_with_their_reason(client, catalogue):
+    content = client.get(URL).content.decode()
+    assert "Akkus werden getauscht" in content
+    assert "is-paused" in content
+
+
+def test_it_searches_names_and_descriptions(client, catalogue):
+    response = client.get(URL, {"q": "ozobot"})
+    assert list(_names(response)) == ["Ozobot-Klassensatz"]
+
+
+def test_it_filters_by_category(client, catalogue):
+    response = client.get(URL, {"category": "vr"})
+    assert list(_names(response)) == ["VR-Koffer"]
+
+
+def test_it_hides_items_not_free_for_the_whole_period(client, catalogue, teacher_a):
+    pickup = factories.counter_day(at_least_days_ahead=7)
+    factories.book(borrower=teacher_a, lines={catalogue["vr"].pk: 1}, pickup_day=pickup,
+                   return_day=pickup + datetime.timedelta(days=1))
+    # The period overlaps the booking only on its last day: the only VR case is not free.
+    response = client.get(URL, {"free_from": (pickup - datetime.timedelta(days=5)).isoformat(),
+                                "free_to": pickup.isoformat()})
+    assert response.status_code == 200
+    assert "VR-Koffer" not in set(_names(response))
+    assert "Ozobot-Klassensatz" in set(_names(response))
+    # A period after the return day finds it again.
+    later = pickup + datetime.timedelta(days=7)
+    response = client.get(URL, {"free_from": later.isoformat(), "free_to": later.isoformat()})
+    assert "VR-Koffer" in set(_names(response))
+
+
+def test_the_free_filter_counts_the_turnaround_buffer(client, location, teacher_a):
+    item_type = factories.make_item_type(location=location, name="iPad-Koffer", slug="ipad", units=1, turnaround_days=3)
+    pickup = factories.counter_day(at_least_days_ahead=7)
+    factories.book(borrower=teacher_a, lines={item_type.pk: 1}, pickup_day=pickup, return_day=pickup)
+    day_in_buffer = pickup + datetime.timedelta(days=2)
+    response = client.get(URL, {"free_from": day_in_buffer.isoformat(), "free_to": day_in_buffer.isoformat()})
+    assert "iPad-Koffer" not in set(_names(response))
+
+
+@pytest.mark.parametrize("query", [
+    {"free_from": "2027-02-10"},
+    {"free_from": "2027-02-10", "free_to": "2027-02-01"},
+    {"free_from": "kein-datum", "free_to": "2027-02-01"},
+    {"free_from": "2027-01-01", "free_to": "2029-01-01"},
+    {"category": "does-not-exist"},
+])
+def test_it_answers_bad_filters_with_a_400_and_a_message(client, catalogue, query):
+    response = client.get(URL, query)
+    assert response.status_code == 400
+    assert 'class="form-errors"' in response.content.decode() or 'class="field-error"' in response.content.decode()
+
+
+def test_it_needs_the_same_queries_for_many_items_and_bookings(client, location, teacher_a, django_assert_max_num_queries):
+    for number in range(3):
+        factories.make_item_type(location=location, units=2)
+    free_from = factories.counter_day(at_least_days_ahead=7)
+    query = {"free_from": free_from.isoformat(), "free_to": (free_from + datetime.timedelta(days=7)).isoformat()}
+    with django_assert_max_num_queries(10) as few:
+        client.get(URL, query)
+    item_types = [factories.make_item_type(location=location, units=3) for number in range(30)]
+    for number, item_type in enumerate(item_types[:10]):
+        factories.book(borrower=teacher_a, lines={item_type.pk: 1}, pickup_day=free_from,
+                       pickup_slot=datetime.time(9 + number // 2, 0))
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        response = client.get(URL, query)
+    assert response.status_code == 200
+
+
+def _names(response):
+    for category_items in response.context["categories"].values():
+        for item_type in category_items:
+            yield item_type.name

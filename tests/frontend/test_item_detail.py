@@ -1,0 +1,93 @@
+import datetime
+
+import pytest
+import time_machine
+from django.urls import reverse
+
+from tests import factories
+
+# A Monday, so the counter days of the week are tomorrow (Tuesday) and the day after.
+MONDAY = datetime.datetime(2027, 3, 1, 10, 0)
+
+
+@pytest.fixture
+def frozen():
+    with time_machine.travel(MONDAY, tick=False):
+        yield
+
+
+def url(item_type, **query):
+    return reverse("frontend:item_detail", args=[item_type.slug]) + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
+
+
+def cells(response):
+    return {cell["day"]: cell for week in response.context["weeks"] for cell in week if cell}
+
+
+def test_it_shows_contents_rules_and_the_month(client, frozen, item_type):
+    response = client.get(url(item_type))
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "Ladekabel" in content
+    assert response.context["month"] == datetime.date(2027, 3, 1)
+    assert len(cells(response)) == 31
+
+
+def test_it_marks_past_closed_and_non_counter_days(client, frozen, item_type, location):
+    factories.make_closure(location=location, first_day=datetime.date(2027, 3, 9), reason="Betriebsausflug")
+    days = cells(client.get(url(item_type)))
+    assert days[datetime.date(2027, 3, 1)]["state"] == "past" or days[datetime.date(2027, 3, 1)]["state"] == "no_counter"
+    assert days[datetime.date(2027, 2, 28) + datetime.timedelta(days=1)]["state"] in ("past", "no_counter")
+    assert days[datetime.date(2027, 3, 2)]["state"] == "open"        # Tuesday
+    assert days[datetime.date(2027, 3, 4)]["state"] == "no_counter"  # Thursday
+    assert days[datetime.date(2027, 3, 9)]["state"] == "closed"
+    assert days[datetime.date(2027, 3, 9)]["reason"] == "Betriebsausflug"
+
+
+def test_it_shows_the_free_units_per_day(client, frozen, item_type, teacher_a):
+    factories.book(borrower=teacher_a, lines={item_type.pk: 2}, pickup_day=datetime.date(2027, 3, 9),
+                   return_day=datetime.date(2027, 3, 10))
+    days = cells(client.get(url(item_type)))
+    assert days[datetime.date(2027, 3, 2)]["free"] == 3
+    assert days[datetime.date(2027, 3, 9)]["free"] == 1
+    assert days[datetime.date(2027, 3, 10)]["free"] == 1
+    assert days[datetime.date(2027, 3, 16)]["free"] == 3
+
+
+def test_picking_two_days_selects_a_period(client, frozen, item_type):
+    first = client.get(url(item_type, month="2027-03", pickup="2027-03-09"))
+    link = cells(first)[datetime.date(2027, 3, 17)]["link"]
+    assert "pickup=2027-03-09" in link and "return=2027-03-17" in link
+    second = client.get(url(item_type) + link)
+    days = cells(second)
+    assert days[datetime.date(2027, 3, 9)]["selected"] and days[datetime.date(2027, 3, 17)]["selected"]
+    assert days[datetime.date(2027, 3, 12)]["in_range"]
+    assert second.context["form"].initial == {"pickup_day": datetime.date(2027, 3, 9), "return_day": datetime.date(2027, 3, 17)}
+
+
+def test_it_pages_between_months_but_not_into_the_past(client, frozen, item_type):
+    response = client.get(url(item_type, month="2027-04"))
+    assert response.context["previous_month"] == datetime.date(2027, 3, 1)
+    assert response.context["next_month"] == datetime.date(2027, 5, 1)
+    assert client.get(url(item_type, month="2027-03")).context["previous_month"] is None
+
+
+@pytest.mark.parametrize("month", ["garbage", "2027-13", "-1", "99999-01"])
+def test_it_falls_back_to_this_month_on_a_bad_month(client, frozen, item_type, month):
+    response = client.get(url(item_type, month=month))
+    assert response.status_code == 200
+    assert response.context["month"] == datetime.date(2027, 3, 1)
+
+
+def test_an_unknown_item_is_404(client, db):
+    assert client.get("/artikel/gibt-es-nicht/").status_code == 404
+
+
+def test_it_needs_the_same_queries_with_many_bookings(client, frozen, item_type, teacher_a, django_assert_max_num_queries):
+    with django_assert_max_num_queries(10) as few:
+        client.get(url(item_type))
+    for day in (2, 3, 9, 10, 16):
+        factories.book(borrower=teacher_a, lines={item_type.pk: 1}, pickup_day=datetime.date(2027, 3, day),
+                       return_day=datetime.date(2027, 3, day))
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert client.get(url(item_type)).status_code == 200
