@@ -14,11 +14,15 @@ ONE_DAY = datetime.timedelta(days=1)
 class CounterDay:
     day: datetime.date
     is_counter_weekday: bool
-    closure_reason: str = ""
+    closure_reason: str | None = None  # None: no closure on this day
+
+    @property
+    def is_closed(self):
+        return self.closure_reason is not None
 
     @property
     def is_open(self):
-        return self.is_counter_weekday and not self.closure_reason
+        return self.is_counter_weekday and not self.is_closed
 
 
 def counter_days(*, location, first_day, last_day):
@@ -36,7 +40,7 @@ def counter_days(*, location, first_day, last_day):
     days = []
     day = first_day
     while day <= last_day:
-        days.append(CounterDay(day, day.isoweekday() in weekdays, reasons.get(day, "")))
+        days.append(CounterDay(day, day.isoweekday() in weekdays, reasons.get(day)))
         day += ONE_DAY
     return days
 

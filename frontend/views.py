@@ -130,7 +130,7 @@ def item_detail(request, slug):
         cell = {"day": day.day, "free": free.on(day.day).free, "loanable": free.loanable}
         if day.day < today:
             cell["state"] = "past"
-        elif day.closure_reason:
+        elif day.is_closed:
             cell["state"] = "closed"
             cell["reason"] = day.closure_reason
         elif not day.is_counter_weekday:

@@ -39,9 +39,16 @@ class ItemTypeAvailability:
     first_day: datetime.date
     held_per_day: list
 
+    def _offset(self, day):
+        # A negative index would silently read the window from its end, so refuse days outside it.
+        offset = (day - self.first_day).days
+        if not 0 <= offset < len(self.held_per_day):
+            raise ValueError(f"{day} is outside the window")
+        return offset
+
     def on(self, day):
         """The availability on one day of the window."""
-        return DayAvailability(self.loanable, self.held_per_day[(day - self.first_day).days])
+        return DayAvailability(self.loanable, self.held_per_day[self._offset(day)])
 
     def days(self):
         for offset, held in enumerate(self.held_per_day):
@@ -49,8 +56,10 @@ class ItemTypeAvailability:
 
     def min_free(self, first_day, last_day):
         """The fewest units free on any day from first_day through last_day (both in the window)."""
-        start = (first_day - self.first_day).days
-        stop = (last_day - self.first_day).days + 1
+        start = self._offset(first_day)
+        stop = self._offset(last_day) + 1
+        if stop <= start:
+            raise ValueError("last_day is before first_day")
         return max(self.loanable - max(self.held_per_day[start:stop]), 0)
 
 
@@ -79,6 +88,7 @@ def availability(*, item_type_ids, first_day, last_day, today, exclude_reservati
     rows = (
         ItemType.objects.filter(id__in=item_type_ids)
         .annotate(loanable=Count("units", filter=Q(units__status__in=LOANABLE_UNIT_STATUSES)))
+        .order_by()  # the default ordering would join the categories for nothing
         .values_list("id", "turnaround_days", "loanable")
     )
     result = {

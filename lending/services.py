@@ -31,15 +31,24 @@ logger = logging.getLogger(__name__)
 MAX_QUANTITY_PER_LINE = 500
 
 
+def _is_whole_number(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _normalise_lines(lines):
     """{item_type_id: quantity} from a mapping or pairs; refuses empty, zero, negative, absurd."""
     pairs = lines.items() if hasattr(lines, "items") else lines
     merged = {}
-    for item_type, quantity in pairs:
-        item_type_id = getattr(item_type, "pk", item_type)
-        if isinstance(quantity, bool) or not isinstance(quantity, int) or not isinstance(item_type_id, int):
-            raise BookingError("quantity_invalid")
-        merged[item_type_id] = merged.get(item_type_id, 0) + quantity
+    try:
+        pairs = list(pairs)
+        for item_type, quantity in pairs:
+            item_type_id = getattr(item_type, "pk", item_type)
+            # Each pair on its own: [(7, 3), (7, -2)] must not pass as one unit of item type 7.
+            if not _is_whole_number(quantity) or quantity < 1 or not _is_whole_number(item_type_id):
+                raise BookingError("quantity_invalid")
+            merged[item_type_id] = merged.get(item_type_id, 0) + quantity
+    except (TypeError, ValueError):
+        raise BookingError("quantity_invalid") from None
     if not merged or any(quantity < 1 or quantity > MAX_QUANTITY_PER_LINE for quantity in merged.values()):
         raise BookingError("quantity_invalid")
     return merged
@@ -171,6 +180,14 @@ def reservation_create(*, borrower, school, pickup_day, pickup_slot, return_day,
     return reservation
 
 
+# A change re-reads the lines it checks under its locks; this many tries if they keep moving.
+_CHANGE_ATTEMPTS = 5
+
+
+class _LinesChangedMeanwhile(Exception):
+    """A concurrent change replaced the lines between the unlocked peek and the locks."""
+
+
 def reservation_change(*, reservation, actor, pickup_day=None, pickup_slot=None, return_day=None, lines=None):
     """Change the days, slot or lines of a confirmed reservation; what is not given stays.
 
@@ -182,16 +199,42 @@ def reservation_change(*, reservation, actor, pickup_day=None, pickup_slot=None,
     code of `reservation_create` except the borrower checks. Nothing is written when it raises.
     """
     today = timezone.localdate()
-    quantities = _normalise_lines(lines) if lines is not None else None
+    new_quantities = _normalise_lines(lines) if lines is not None else None
+    # The item types must be locked before the reservation (the fixed lock order), but which
+    # ones to lock depends on the reservation's lines when no new lines are given. Peek at them
+    # unlocked, lock, then read them again under the reservation lock (every writer of lines
+    # holds it); if a concurrent change replaced them in between, start over.
+    for _attempt in range(_CHANGE_ATTEMPTS):
+        try:
+            return _reservation_change_once(
+                reservation=reservation, actor=actor, pickup_day=pickup_day, pickup_slot=pickup_slot,
+                return_day=return_day, new_quantities=new_quantities, today=today,
+            )
+        except _LinesChangedMeanwhile:
+            continue
+    raise BookingError("not_changeable")
+
+
+def _reservation_change_once(*, reservation, actor, pickup_day, pickup_slot, return_day, new_quantities, today):
     with transaction.atomic():
-        current_lines = {line.item_type_id: line.quantity for line in reservation.lines.all()}
-        quantities = quantities or current_lines
+        if new_quantities is None:
+            peeked_item_type_ids = set(reservation.lines.values_list("item_type_id", flat=True))
+            lock_ids = peeked_item_type_ids
+        else:
+            lock_ids = set(new_quantities)
         location, item_types = _lock_location_and_item_types(
-            item_type_ids=list(quantities), location_id=reservation.location_id
+            item_type_ids=sorted(lock_ids), location_id=reservation.location_id
         )
         reservation = Reservation.objects.select_for_update().get(pk=reservation.pk)
         if reservation.status != ReservationStatus.CONFIRMED or reservation.pickup_day < today:
             raise BookingError("not_changeable")
+        current_lines = {line.item_type_id: line.quantity for line in reservation.lines.all()}
+        if new_quantities is None:
+            if set(current_lines) != peeked_item_type_ids:
+                raise _LinesChangedMeanwhile
+            quantities = current_lines
+        else:
+            quantities = new_quantities
         new_pickup_day = pickup_day or reservation.pickup_day
         new_slot = pickup_slot or reservation.pickup_slot
         new_return_day = return_day or reservation.return_day

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from accounts.models import Qualification, QualificationGrant, Role, School, SchoolType, User
 from catalog.models import Category, Closure, ItemType, Location, Unit, UnitStatus
+from lending.models import Reservation, ReservationLine, ReservationStatus
 from lending.services import reservation_create
 
 _sequence = itertools.count(1)
@@ -114,3 +115,21 @@ def book(*, borrower, lines, pickup_day=None, return_day=None, school=None, pick
         borrower=borrower, school=school or borrower.schools.first(), pickup_day=pickup_day,
         pickup_slot=pickup_slot, return_day=return_day, lines=lines,
     )
+
+
+def make_reservation(*, location, school, lines, pickup_day, return_day, status=None, borrower=None,
+                     pickup_slot=SLOT):
+    """A reservation written straight through the ORM, bypassing every booking rule.
+
+    For setting up states the services cannot reach on their own (handed out, returned, overdue,
+    overbooked) and for bulk data. `lines` is {item_type or id: quantity}.
+    """
+    reservation = Reservation.objects.create(
+        location=location, school=school, borrower=borrower, pickup_day=pickup_day,
+        pickup_slot=pickup_slot, return_day=return_day, status=status or ReservationStatus.CONFIRMED,
+    )
+    ReservationLine.objects.bulk_create(
+        ReservationLine(reservation=reservation, item_type_id=getattr(item_type, "pk", item_type), quantity=quantity)
+        for item_type, quantity in lines.items()
+    )
+    return reservation
