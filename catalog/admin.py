@@ -1,0 +1,116 @@
+from django import forms
+from django.contrib import admin, messages
+from django.db import models
+from django.db.models import Count, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from catalog.exceptions import CatalogError
+from catalog.forms import ItemTypeAdminForm
+from catalog.models import ISO_WEEKDAYS, LOANABLE_UNIT_STATUSES, Category, Closure, ItemType, Location, Unit
+from catalog.services import closures_import_holidays
+
+WEEKDAY_NAMES = dict(ISO_WEEKDAYS)
+
+
+@admin.register(Location)
+class LocationAdmin(admin.ModelAdmin):
+    list_display = (
+        "name", "slug", "weekdays", "opens_at", "closes_at", "slot_minutes", "slot_capacity", "holiday_state",
+    )
+    search_fields = ("name", "slug", "address")
+    prepopulated_fields = {"slug": ("name",)}
+    actions = ("import_holidays",)
+
+    @admin.display(description=_("counter weekdays"))
+    def weekdays(self, location):
+        return ", ".join(str(WEEKDAY_NAMES.get(day, day)) for day in sorted(location.counter_weekdays))
+
+    @admin.action(description=_("Import public and school holidays of this year and next"))
+    def import_holidays(self, request, queryset):
+        this_year = timezone.localdate().year
+        for location in queryset:
+            created = 0
+            try:
+                for year in (this_year, this_year + 1):
+                    created += closures_import_holidays(location=location, year=year).created
+            except CatalogError as error:
+                self.message_user(request, f"{location}: {error.message}", messages.ERROR)
+                continue
+            self.message_user(
+                request,
+                ngettext(
+                    "%(location)s: %(count)d closure added.", "%(location)s: %(count)d closures added.", created
+                ) % {"location": location, "count": created},
+                messages.SUCCESS,
+            )
+
+
+@admin.register(Closure)
+class ClosureAdmin(admin.ModelAdmin):
+    list_display = ("reason", "first_day", "last_day", "location", "source")
+    list_filter = ("source", "location")
+    search_fields = ("reason",)
+    date_hierarchy = "first_day"
+    list_select_related = ("location",)
+    ordering = ("-first_day",)
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "position")
+    list_editable = ("position",)
+    search_fields = ("name", "slug")
+    prepopulated_fields = {"slug": ("name",)}
+
+
+class UnitInline(admin.TabularInline):
+    model = Unit
+    extra = 0
+    fields = ("asset_tag", "serial_number", "status", "contents", "notes")
+    formfield_overrides = {models.TextField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 30})}}
+    show_change_link = True
+
+
+@admin.register(ItemType)
+class ItemTypeAdmin(admin.ModelAdmin):
+    """Item types with their units; an uploaded picture is checked and re-encoded by the form."""
+
+    form = ItemTypeAdminForm
+    inlines = (UnitInline,)
+    list_display = (
+        "name", "category", "location", "loanable_units", "max_loan_days", "min_lead_days", "turnaround_days",
+        "required_qualification", "paused",
+    )
+    list_filter = ("category", "location", "paused", "deliverable", "required_qualification")
+    search_fields = ("name", "slug", "description", "units__asset_tag")
+    list_select_related = ("category", "location", "required_qualification")
+    prepopulated_fields = {"slug": ("name",)}
+    autocomplete_fields = ("category", "required_qualification")
+    fieldsets = (
+        (None, {"fields": ("location", "category", "name", "slug", "description", "contents", "picture")}),
+        (_("Loan rules"), {"fields": (
+            "max_loan_days", "min_lead_days", "max_advance_days", "turnaround_days", "required_qualification",
+            "deliverable",
+        )}),
+        (_("Pause"), {"fields": ("paused", "paused_reason")}),
+    )
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(
+            loanable_unit_count=Count("units", filter=Q(units__status__in=LOANABLE_UNIT_STATUSES), distinct=True)
+        )
+
+    @admin.display(description=_("loanable units"), ordering="loanable_unit_count")
+    def loanable_units(self, item_type):
+        return item_type.loanable_unit_count
+
+
+@admin.register(Unit)
+class UnitAdmin(admin.ModelAdmin):
+    list_display = ("asset_tag", "item_type", "serial_number", "status")
+    list_filter = ("status", "item_type__category", "item_type__location")
+    search_fields = ("asset_tag", "serial_number", "item_type__name", "notes")
+    list_select_related = ("item_type",)
+    autocomplete_fields = ("item_type",)
