@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test test-e2e bench messages check clean
+.PHONY: run test bench messages clean
 
 $(VENV)/.base-installed: requirements/base.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,8 +37,8 @@ bench: $(VENV)/.dev-installed var
 
 ## make messages: refresh the translation catalogues after changing strings (needs gettext)
 messages: $(VENV)/.dev-installed
-	DEBUG=true $(BIN)/python manage.py makemessages --locale de --locale en --ignore '.venv/*' --ignore 'var/*'
+	DEBUG=true $(BIN)/python manage.py makemessages --locale de --no-obsolete --ignore '.venv/*' --ignore 'var/*' --ignore 'tests/*' --ignore 'test-results/*'
 	DEBUG=true $(BIN)/python manage.py compilemessages --ignore '.venv/*'
 
 clean:
-	rm -rf $(VENV) var/test-db*.sqlite3 var/test-media
+	rm -rf $(VENV) var/test-db*.sqlite3* var/test-media test-results
