@@ -1,11 +1,12 @@
 """Writes of the lending domain: create, change and cancel reservations.
 
-Every write that competes for units runs in one transaction that first locks the booked item
-types in id order, then their location row (pickup slots are counted per location), then the
-reservation it changes, so two bookings never interleave their check and their write, and two
-writers always take their locks in the same order and cannot deadlock. On PostgreSQL the locks are row locks
-(SELECT … FOR UPDATE); on SQLite the transaction takes the database write lock when it begins
-(settings: transaction_mode IMMEDIATE), which serialises writers the same way.
+Every write that competes for units runs in one transaction that locks, re-checks, then writes:
+first the reservation it changes (if any), then the booked item types in id order, then their
+location row (pickup slots are counted per location). Two bookings never interleave their check
+and their write, and every writer takes its locks in that order, so none can deadlock. On
+PostgreSQL the locks are row locks (SELECT … FOR UPDATE); on SQLite the transaction takes the
+database write lock when it begins (settings: transaction_mode IMMEDIATE), which serialises
+writers the same way.
 """
 
 import datetime
@@ -62,7 +63,7 @@ def _check_borrower(*, borrower, school):
 
 
 def _lock_location_and_item_types(*, item_type_ids, location_id=None):
-    """Lock in the fixed order: item types by id, then their location."""
+    """Lock the item types by id, then their location (after any reservation, see above)."""
     item_types = list(ItemType.objects.select_for_update().filter(id__in=item_type_ids).order_by("id"))
     if len(item_types) != len(set(item_type_ids)):
         raise BookingError("quantity_invalid")
@@ -180,14 +181,6 @@ def reservation_create(*, borrower, school, pickup_day, pickup_slot, return_day,
     return reservation
 
 
-# A change re-reads the lines it checks under its locks; this many tries if they keep moving.
-_CHANGE_ATTEMPTS = 5
-
-
-class _LinesChangedMeanwhile(Exception):
-    """A concurrent change replaced the lines between the unlocked peek and the locks."""
-
-
 def reservation_change(*, reservation, actor, pickup_day=None, pickup_slot=None, return_day=None, lines=None):
     """Change the days, slot or lines of a confirmed reservation; what is not given stays.
 
@@ -200,41 +193,18 @@ def reservation_change(*, reservation, actor, pickup_day=None, pickup_slot=None,
     """
     today = timezone.localdate()
     new_quantities = _normalise_lines(lines) if lines is not None else None
-    # The item types must be locked before the reservation (the fixed lock order), but which
-    # ones to lock depends on the reservation's lines when no new lines are given. Peek at them
-    # unlocked, lock, then read them again under the reservation lock (every writer of lines
-    # holds it); if a concurrent change replaced them in between, start over.
-    for _attempt in range(_CHANGE_ATTEMPTS):
-        try:
-            return _reservation_change_once(
-                reservation=reservation, actor=actor, pickup_day=pickup_day, pickup_slot=pickup_slot,
-                return_day=return_day, new_quantities=new_quantities, today=today,
-            )
-        except _LinesChangedMeanwhile:
-            continue
-    raise BookingError("not_changeable")
-
-
-def _reservation_change_once(*, reservation, actor, pickup_day, pickup_slot, return_day, new_quantities, today):
     with transaction.atomic():
-        if new_quantities is None:
-            peeked_item_type_ids = set(reservation.lines.values_list("item_type_id", flat=True))
-            lock_ids = peeked_item_type_ids
-        else:
-            lock_ids = set(new_quantities)
-        location, item_types = _lock_location_and_item_types(
-            item_type_ids=sorted(lock_ids), location_id=reservation.location_id
-        )
+        # The reservation is locked first, so its lines cannot move while they are checked.
+        # Creating a booking never waits for a reservation lock, so taking it before the item
+        # types cannot deadlock with one.
         reservation = Reservation.objects.select_for_update().get(pk=reservation.pk)
         if reservation.status != ReservationStatus.CONFIRMED or reservation.pickup_day < today:
             raise BookingError("not_changeable")
         current_lines = {line.item_type_id: line.quantity for line in reservation.lines.all()}
-        if new_quantities is None:
-            if set(current_lines) != peeked_item_type_ids:
-                raise _LinesChangedMeanwhile
-            quantities = current_lines
-        else:
-            quantities = new_quantities
+        quantities = current_lines if new_quantities is None else new_quantities
+        location, item_types = _lock_location_and_item_types(
+            item_type_ids=sorted(quantities), location_id=reservation.location_id
+        )
         new_pickup_day = pickup_day or reservation.pickup_day
         new_slot = pickup_slot or reservation.pickup_slot
         new_return_day = return_day or reservation.return_day

@@ -6,7 +6,6 @@ import pytest
 
 from lending.availability import availability
 from lending.exceptions import BookingError
-from lending import services
 from lending.models import Reservation, ReservationEvent, ReservationLine, ReservationStatus
 from lending.services import reservation_cancel, reservation_change
 from tests import factories
@@ -136,30 +135,20 @@ def test_a_date_change_checks_lines_added_since_the_reservation_was_read(booking
     assert error.params["item_type"] == robots.pk
 
 
-def test_a_change_rereads_lines_that_changed_while_it_waited_for_its_locks(
-    booking, teacher_a, teacher_b, location, item_type, monkeypatch
+def test_a_change_checks_the_lines_in_the_database_not_those_the_caller_loaded(
+    booking, teacher_a, teacher_b, location, item_type
 ):
-    # Stands in for a concurrent change that commits between reading the lines and locking: it
-    # adds a line of an item type that is fully booked on the new return day.
+    # A page loads the booking with its lines; meanwhile another tab adds a line of an item type
+    # that is fully booked on the new return day. The change must check that line too.
     robots = factories.make_item_type(location=location, units=1)
     factories.book(borrower=teacher_b, lines={robots.pk: 1}, pickup_day=TUESDAY_AFTER, return_day=TUESDAY_AFTER)
-    lock = services._lock_location_and_item_types
-    calls = []
+    stale = Reservation.objects.prefetch_related("lines").get(pk=booking.pk)
+    assert [line.item_type_id for line in stale.lines.all()] == [item_type.pk]
+    ReservationLine.objects.create(reservation=booking, item_type=robots, quantity=1)
 
-    def lock_after_a_concurrent_change(**arguments):
-        if not calls:
-            ReservationLine.objects.create(reservation=booking, item_type=robots, quantity=1)
-        calls.append(arguments)
-        return lock(**arguments)
+    error = refused(reservation_change, reservation=stale, actor=teacher_a, return_day=TUESDAY_AFTER)
 
-    monkeypatch.setattr(services, "_lock_location_and_item_types", lock_after_a_concurrent_change)
-
-    try:
-        reservation_change(reservation=booking, actor=teacher_a, return_day=TUESDAY_AFTER)
-    except BookingError as error:
-        assert error.code == "not_enough_units"
-
-    # Whatever the outcome, robots must never be promised twice on that day.
+    assert error.code == "not_enough_units"
     robots_free = availability(
         item_type_ids=[robots.pk], first_day=TUESDAY_AFTER, last_day=TUESDAY_AFTER, today=datetime.date(2027, 3, 1)
     )[robots.pk].on(TUESDAY_AFTER)
