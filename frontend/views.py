@@ -10,7 +10,6 @@ import qrcode.image.svg
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -20,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from catalog.models import LOANABLE_UNIT_STATUSES, Category, ItemType
+from catalog.models import Category, ItemType
 from catalog.selectors import counter_days, item_types_visible
 from frontend.basket import Basket
 from frontend.forms import AddToBasketForm, BookingChangeForm, BookingForm, CatalogueFilterForm
@@ -56,9 +55,7 @@ def catalogue(request):
         item_types = item_types_visible(search=data["q"], category=data["category"])
         if data["free_from"]:
             free_window = (data["free_from"], data["free_to"])
-    item_types = list(
-        item_types.annotate(loanable_units=Count("units", filter=Q(units__status__in=LOANABLE_UNIT_STATUSES)))
-    )
+    item_types = list(item_types)
     if free_window and item_types:
         first_day, last_day = free_window
         longest_turnaround = max(item_type.turnaround_days for item_type in item_types)

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from catalog.models import UnitStatus
-from lending.availability import availability
+from lending.availability import FEW_ITEM_TYPES, availability
 from lending.models import Reservation, ReservationLine, ReservationStatus
 from tests import factories
 
@@ -313,3 +313,26 @@ def test_it_answers_fifty_item_types_with_many_reservations_in_two_queries(
     assert len(result) == 50
     assert all(entry.loanable == 4 for entry in result.values())
     assert sum(held for entry in result.values() for held in entry.held_per_day) > 0
+
+
+def test_many_item_types_at_once_give_the_same_answer_as_one_at_a_time(location, school_a, reserve):
+    # Beyond FEW_ITEM_TYPES the engine reads the whole window and filters in Python; the answer
+    # must not change, and another location's bookings must not leak in.
+    item_types = [factories.make_item_type(location=location, units=3, turnaround_days=index % 3)
+                  for index in range(FEW_ITEM_TYPES + 5)]
+    for index, each in enumerate(item_types[::2]):
+        reserve({each.pk: 1 + index % 3}, day(3, 2 + index % 7), day(3, 9 + index % 5))
+    elsewhere = factories.make_location()
+    foreign = factories.make_item_type(location=elsewhere, units=1)
+    factories.make_reservation(location=elsewhere, school=school_a, lines={foreign.pk: 1},
+                               pickup_day=day(3, 2), return_day=day(3, 10))
+    # The last item type is booked but not asked for: its lines are read and must be skipped.
+    asked = item_types[:-1]
+    everything = availability(item_type_ids=[each.pk for each in asked], first_day=day(3, 1),
+                              last_day=day(3, 20), today=TODAY)
+    assert set(everything) == {each.pk for each in asked}
+    for each in asked:
+        alone = availability(item_type_ids=[each.pk], first_day=day(3, 1), last_day=day(3, 20), today=TODAY)
+        assert held_by_day(everything[each.pk]) == held_by_day(alone[each.pk])
+    assert any(held_by_day(everything[each.pk])[day(3, 9)] for each in asked)
+    assert foreign.pk not in everything

@@ -1,0 +1,636 @@
+"""manage.py bench: time the busiest pages on a large generated dataset.
+
+    make bench                                   # SQLite in var/bench.sqlite3, the large dataset
+    make bench BENCH_ARGS="--small"              # the demo-sized dataset (use another database)
+    BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/technikverleih_bench make bench
+
+It migrates the database named by DATABASE_URL, builds the dataset unless one of the requested
+size is already there (`--rebuild` forces it), then requests each page `--repeat` times with the
+Django test client and reports the median and 95th percentile wall time and the queries per
+request. Bookings the benchmark makes are deleted again, so every run measures the same data.
+
+The command wipes the database it builds in, so it refuses any database whose name does not
+contain "bench". It is a developer tool: its output is English only and not translated.
+"""
+
+import datetime
+import itertools
+import json
+import logging
+import math
+import os
+import random
+import statistics
+import time
+import warnings
+from bisect import bisect_left, bisect_right
+from contextlib import contextmanager
+
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.contrib.sessions.models import Session
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection, transaction
+from django.test import Client
+from django.test.utils import CaptureQueriesContext, override_settings
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Qualification, QualificationGrant, Role, School, SchoolType, User
+from catalog.exceptions import CatalogError
+from catalog.models import Category, Closure, ItemType, Location, Unit, UnitStatus
+from catalog.selectors import counter_days
+from catalog.services import closures_import_holidays
+from lending.availability import availability
+from lending.exceptions import BookingError
+from lending.models import HOLDING_STATUSES, Reservation, ReservationLine, ReservationStatus
+from lending.secrets import ALPHABET, CODE_LENGTH
+from lending.services import reservation_create
+
+BENCH_LOCATION_SLUG = "bench"
+MARKER_PREFIX = "Benchmark dataset: "
+ONE_DAY = datetime.timedelta(days=1)
+BATCH = 5000
+PAST_DAYS = 730  # reservations start about two years back …
+FUTURE_DAYS = 180  # … and reach as far ahead as an item type lets anyone book (max_advance_days)
+FUTURE_SHARE = 0.08  # of all reservations lie ahead; they thin out the further ahead they are
+FUTURE_DECAY_DAYS = 90
+REBUILD_AFTER_DAYS = 7  # the statuses depend on today, so an older dataset is built again
+
+LARGE = {"item_types": 500, "units": 5000, "reservations": 200_000, "schools": 200, "teachers": 2000, "categories": 20}
+SMALL = {"item_types": 20, "units": 100, "reservations": 500, "schools": 20, "teachers": 50, "categories": 5}
+
+CATEGORY_NAMES = [
+    "VR und AR", "Tablets und Klassensätze", "Programmieren und Robotik", "Digital Making", "Audio",
+    "Video", "Fotografie", "Präsentation", "Messen und Experimentieren", "Netzwerk und WLAN",
+    "Mikrocontroller", "3D-Druck", "Green Screen", "Podcast", "Trickfilm", "Mikroskopie",
+    "Stromversorgung", "Kabel und Adapter", "Spielen und Lernen", "Barrierefreiheit",
+]
+PRODUCTS = [
+    "VR-Koffer", "iPad-Klassensatz", "Ozobot-Klassensatz", "Calliope-Klassensatz", "Lego-Spike-Set",
+    "Podcast-Koffer", "Green-Screen-Set", "Dokumentenkamera", "Beamer", "Stativ", "Mikrofonset",
+    "Action-Cam", "Trickfilmbox", "3D-Drucker", "Lasercutter-Paket", "Mikroskop-Set", "Laptopwagen",
+    "WLAN-Koffer", "Bee-Bot-Set", "Makey-Makey-Set",
+]
+SCHOOL_TYPES = list(SchoolType)
+
+
+@contextmanager
+def _quiet_loggers(*names):
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [each.level for each in loggers]
+    for each in loggers:
+        each.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for each, level in zip(loggers, levels):
+            each.setLevel(level)
+
+
+def _booking_code(index):
+    """A unique code in the alphabet and length of real booking codes, for reservation `index`.
+
+    Multiplying by a number coprime to 23**10 is a bijection, so the codes never collide and do not
+    look sequential; random codes that `new_booking_code` makes later collide with them as rarely
+    as with each other.
+    """
+    space = len(ALPHABET) ** CODE_LENGTH
+    value = (index * 7_919_111_117 + 1_234_567_891) % space
+    chars = []
+    for _ in range(CODE_LENGTH):
+        value, digit = divmod(value, len(ALPHABET))
+        chars.append(ALPHABET[digit])
+    return "".join(chars)
+
+
+def _percentile(values, fraction):
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    return ordered[max(math.ceil(fraction * len(ordered)) - 1, 0)]
+
+
+class Command(BaseCommand):
+    help = (
+        "Build a large generated dataset in a database whose name contains 'bench' and time the "
+        "catalogue, the item calendar and a booking (median, 95th percentile, queries per request)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--small", action="store_true",
+                            help="Use the demo-sized dataset (20 item types, 100 units, 500 reservations).")
+        parser.add_argument("--item-types", type=int, help="Item types (default 500; 20 with --small).")
+        parser.add_argument("--units", type=int, help="Units (default 5000; 100 with --small).")
+        parser.add_argument("--reservations", type=int, help="Reservations (default 200000; 500 with --small).")
+        parser.add_argument("--repeat", type=int, default=30, help="Requests per measurement (default 30).")
+        parser.add_argument("--rebuild", action="store_true", help="Build the dataset again even if it is there.")
+        parser.add_argument("--seed", type=int, default=20261121, help="Random seed of the dataset.")
+        parser.add_argument("--json", metavar="PATH", help="Also write the results to this JSON file.")
+
+    # Entry point ---------------------------------------------------------------------------------
+
+    def handle(self, *args, **options):
+        self._refuse_unless_bench_database()
+        size = dict(SMALL if options["small"] else LARGE)
+        for key in ("item_types", "units", "reservations"):
+            if options[key] is not None:
+                size[key] = options[key]
+        if size["item_types"] < 1 or size["units"] < size["item_types"] or size["reservations"] < 1:
+            raise CommandError("Give at least one item type, one unit per item type and one reservation.")
+        if options["repeat"] < 1:
+            raise CommandError("--repeat must be at least 1.")
+        size["seed"] = options["seed"]
+
+        call_command("migrate", verbosity=0, interactive=False)
+        today = timezone.localdate()
+        marker = self._marker()
+        wanted = {key: size[key] for key in sorted(size)}
+        if (options["rebuild"] or marker is None or marker.get("size") != wanted
+                or (today - datetime.date.fromisoformat(marker["built_on"])).days > REBUILD_AFTER_DAYS):
+            self.stdout.write(f"Building the dataset {wanted} …")
+            started = time.perf_counter()
+            with _quiet_loggers("catalog.services"):
+                self._build(size=size, today=today)
+            build_seconds = round(time.perf_counter() - started, 1)
+            location = Location.objects.get(slug=BENCH_LOCATION_SLUG)
+            location.address = MARKER_PREFIX + json.dumps(
+                {"size": wanted, "built_on": today.isoformat(), "build_seconds": build_seconds}
+            )
+            location.save(update_fields=["address"])
+            reused = False
+            self.stdout.write(f"Built in {build_seconds:.1f} s.")
+        else:
+            build_seconds = marker["build_seconds"]
+            reused = True
+            self.stdout.write(f"Reusing the dataset built on {marker['built_on']} (built in {build_seconds} s).")
+
+        counts = self._counts()
+        with override_settings(DEBUG=False, ALLOWED_HOSTS=[*settings.ALLOWED_HOSTS, "testserver"]), \
+                _quiet_loggers("lending.services", "django.request"), warnings.catch_warnings():
+            # WhiteNoise warns that var/static does not exist; the benchmark requests no static file.
+            warnings.filterwarnings("ignore", message="No directory at")
+            results = self._measure(repeat=options["repeat"], seed=options["seed"], today=today)
+        report = {
+            "date": today.isoformat(),
+            "database": {"vendor": connection.vendor, "version": self._database_version(),
+                         "name": os.path.basename(str(settings.DATABASES["default"]["NAME"]))},
+            "dataset": {"size": wanted, "counts": counts, "build_seconds": build_seconds, "reused": reused},
+            "repeat": options["repeat"],
+            "results": results,
+        }
+        self._print(report)
+        if options["json"]:
+            with open(options["json"], "w", encoding="utf-8") as handle:
+                json.dump(report, handle, indent=2)
+            self.stdout.write(f"Results written to {options['json']}.")
+
+    def _refuse_unless_bench_database(self):
+        name = str(settings.DATABASES["default"].get("NAME") or "")
+        if connection.vendor == "sqlite":
+            name = os.path.basename(name)
+        if "bench" not in name.lower():
+            raise CommandError(
+                f"Refusing to run on the database {name!r}: the benchmark wipes its database, so its name "
+                "must contain 'bench'. Use `make bench` or set DATABASE_URL to a bench database."
+            )
+
+    def _database_version(self):
+        with connection.cursor() as cursor:
+            if connection.vendor == "sqlite":
+                cursor.execute("select sqlite_version()")
+                return f"SQLite {cursor.fetchone()[0]}"
+            if connection.vendor == "postgresql":
+                cursor.execute("show server_version")
+                return f"PostgreSQL {cursor.fetchone()[0]}"
+        return connection.vendor
+
+    def _marker(self):
+        location = Location.objects.filter(slug=BENCH_LOCATION_SLUG).first()
+        if location is None or not location.address.startswith(MARKER_PREFIX):
+            return None
+        try:
+            return json.loads(location.address[len(MARKER_PREFIX):])
+        except ValueError:
+            return None
+
+    def _counts(self):
+        return {
+            "item_types": ItemType.objects.count(), "units": Unit.objects.count(),
+            "categories": Category.objects.count(), "schools": School.objects.count(),
+            "teachers": User.objects.filter(role=Role.TEACHER).count(), "closures": Closure.objects.count(),
+            "reservations": Reservation.objects.count(), "reservation_lines": ReservationLine.objects.count(),
+            "holding_reservations": Reservation.objects.filter(status__in=HOLDING_STATUSES).count(),
+        }
+
+    # Building the dataset ------------------------------------------------------------------------
+
+    def _build(self, *, size, today):
+        rng = random.Random(size["seed"])
+        call_command("flush", interactive=False, verbosity=0)
+        location = Location.objects.create(
+            name="Medienzentrum Benchmark", slug=BENCH_LOCATION_SLUG, counter_weekdays=[2, 3],
+            opens_at=datetime.time(8, 0), closes_at=datetime.time(16, 0), slot_minutes=15, slot_capacity=40,
+            holiday_state="NW",
+        )
+        first_day = today - datetime.timedelta(days=PAST_DAYS)
+        last_day = today + datetime.timedelta(days=FUTURE_DAYS)
+        for year in range(first_day.year, last_day.year + 2):
+            try:
+                closures_import_holidays(location=location, year=year)
+            except CatalogError:
+                pass  # a year the holidays package does not cover
+        with transaction.atomic():
+            item_types, loanable = self._build_catalogue(rng=rng, size=size, location=location)
+            teachers = self._build_people(rng=rng, size=size)
+        self._build_reservations(rng=rng, size=size, location=location, item_types=item_types, loanable=loanable,
+                                 teachers=teachers, first_day=first_day, last_day=last_day, today=today)
+        if connection.vendor == "postgresql":
+            # Autovacuum would gather the planner statistics a while after the bulk load; a server that
+            # has been running has them, so gather them now. (Django never runs ANALYZE on SQLite, so a
+            # SQLite deployment plans without statistics, and so does the benchmark.)
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE")
+
+    def _build_catalogue(self, *, rng, size, location):
+        categories = Category.objects.bulk_create(
+            Category(name=CATEGORY_NAMES[index % len(CATEGORY_NAMES)] + (f" {index // len(CATEGORY_NAMES) + 1}"
+                     if index >= len(CATEGORY_NAMES) else ""), slug=f"kategorie-{index + 1}", position=index)
+            for index in range(size["categories"])
+        )
+        qualifications = Qualification.objects.bulk_create([
+            Qualification(name="VR-Schulung", where_offered="Im Medienzentrum."),
+            Qualification(name="Lasercutter-Einweisung", where_offered="Im Medienzentrum."),
+        ])
+        item_types = []
+        for index in range(size["item_types"]):
+            product = PRODUCTS[index % len(PRODUCTS)]
+            paused = rng.random() < 0.01
+            item_types.append(ItemType(
+                location=location, category=categories[index % len(categories)],
+                name=f"{product} {index + 1:04d}", slug=f"artikel-{index + 1:04d}",
+                description=f"{product} für den Unterricht, mit Tasche, Ladegeräten und Kurzanleitung. "
+                            "Bitte vollständig und geladen zurückgeben.",
+                contents="Gerät\nLadegerät\nTasche\nKurzanleitung",
+                max_loan_days=14, min_lead_days=rng.choice([1, 1, 1, 2, 7]), max_advance_days=FUTURE_DAYS,
+                turnaround_days=rng.choice([0, 0, 0, 1, 2]),
+                required_qualification=qualifications[index % 2] if rng.random() < 0.03 else None,
+                paused=paused, paused_reason="Wird gewartet." if paused else "",
+                deliverable=rng.random() < 0.2,
+            ))
+        item_types = ItemType.objects.bulk_create(item_types, batch_size=BATCH)
+
+        # At least one unit each; the rest skewed, as class sets have many units and kits one.
+        per_type = [1] * len(item_types)
+        weights = [rng.paretovariate(1.5) for _ in item_types]
+        for index in rng.choices(range(len(item_types)), weights=weights, k=size["units"] - len(item_types)):
+            per_type[index] += 1
+        units = []
+        loanable = {}
+        for item_type, count in zip(item_types, per_type):
+            loanable[item_type.pk] = 0
+            for _ in range(count):
+                roll = rng.random()
+                status = (UnitStatus.MAINTENANCE if roll < 0.02 else UnitStatus.LOST if roll < 0.03
+                          else UnitStatus.RETIRED if roll < 0.04 else UnitStatus.AVAILABLE)
+                loanable[item_type.pk] += status == UnitStatus.AVAILABLE
+                units.append(Unit(item_type=item_type, asset_tag=f"B-{len(units) + 1:07d}", status=status,
+                                  serial_number=f"SN{rng.randrange(10**9):09d}"))
+        Unit.objects.bulk_create(units, batch_size=BATCH)
+        return item_types, loanable
+
+    def _build_people(self, *, rng, size):
+        schools = School.objects.bulk_create(
+            School(number=f"{200000 + index}", name=f"Schule {index + 1:03d}",
+                   school_type=SCHOOL_TYPES[index % len(SCHOOL_TYPES)])
+            for index in range(size["schools"])
+        )
+        password = make_password("bench-password")  # hashed once, shared by every teacher
+        teachers = User.objects.bulk_create(
+            (User(username=f"bench-teacher-{index + 1:05d}", email=f"lehrkraft{index + 1}@bench.invalid",
+                  first_name="Lehrkraft", last_name=f"{index + 1:05d}", password=password, role=Role.TEACHER)
+             for index in range(size["teachers"])),
+            batch_size=BATCH,
+        )
+        memberships = []
+        teacher_schools = {}
+        for index, teacher in enumerate(teachers):
+            own = [schools[index % len(schools)]]
+            if rng.random() < 0.1:
+                other = rng.choice(schools)
+                if other != own[0]:
+                    own.append(other)
+            teacher_schools[teacher.pk] = own[0].pk
+            memberships.extend(User.schools.through(user_id=teacher.pk, school_id=school.pk) for school in own)
+        User.schools.through.objects.bulk_create(memberships, batch_size=BATCH)
+        qualifications = list(Qualification.objects.order_by("pk"))
+        QualificationGrant.objects.bulk_create(
+            QualificationGrant(user=teacher, qualification=rng.choice(qualifications),
+                               granted_on=datetime.date(2024, 1, 15))
+            for teacher in teachers if rng.random() < 0.05
+        )
+        return [(teacher.pk, teacher_schools[teacher.pk]) for teacher in teachers]
+
+    def _build_reservations(self, *, rng, size, location, item_types, loanable, teachers, first_day, last_day, today):
+        open_days = [day.day for day in counter_days(location=location, first_day=first_day, last_day=last_day)
+                     if day.is_open]
+        past_days = [day for day in open_days if day < today]
+        future_days = [day for day in open_days if day >= today]
+        future_weights = [math.exp(-(day - today).days / FUTURE_DECAY_DAYS) for day in future_days]
+        slots = location.slot_times()
+        total = size["reservations"]
+        future_count = round(total * FUTURE_SHARE) if future_days else 0
+        pickups = sorted(rng.choices(past_days, k=total - future_count)) if past_days else []
+        if future_count or not past_days:
+            pickups += sorted(rng.choices(future_days or open_days, weights=future_weights or None,
+                                          k=total - len(pickups)))
+
+        # Popular item types are booked more often; units per type weigh in too.
+        bookable = [item_type for item_type in item_types if loanable[item_type.pk] > 0] or item_types
+        popularity = [loanable[item_type.pk] * rng.uniform(0.3, 1.7) + 0.5 for item_type in bookable]
+        cumulative = list(itertools.accumulate(popularity))
+        turnaround = {item_type.pk: item_type.turnaround_days for item_type in item_types}
+        # What holding reservations already hold, per item type and day (index from first_day); the
+        # generator never promises more units than are loanable, as the booking service would not.
+        horizon = (last_day - first_day).days + 20
+        held = {item_type.pk: [0] * horizon for item_type in item_types}
+        slot_taken = {}
+
+        def fits(item_type_id, quantity, start, stop):
+            row = held[item_type_id]
+            return max(row[start:stop + 1]) + quantity <= loanable[item_type_id]
+
+        reservations = []
+        line_specs = []
+        code_index = 0
+        for pickup_day in pickups:
+            # Return: the same day, the next counter day, a week or two later; always an open day.
+            loan_days = rng.choices([0, 1, 7, 8, 14], weights=[5, 25, 40, 10, 20])[0]
+            latest = bisect_right(open_days, pickup_day + datetime.timedelta(days=loan_days)) - 1
+            return_day = open_days[max(latest, bisect_left(open_days, pickup_day))]
+            slot = rng.choice(slots)
+            roll = rng.random()
+            if pickup_day >= today:
+                status = ReservationStatus.CANCELLED if roll < 0.1 else ReservationStatus.CONFIRMED
+            elif return_day >= today:
+                status = (ReservationStatus.HANDED_OUT if roll < 0.9 else ReservationStatus.CANCELLED
+                          if roll < 0.97 else ReservationStatus.NO_SHOW)
+            elif (today - return_day).days <= 28 and roll < 0.04:
+                status = ReservationStatus.HANDED_OUT  # overdue: not back by its return day
+            else:
+                status = (ReservationStatus.RETURNED if roll < 0.85 else ReservationStatus.CANCELLED
+                          if roll < 0.95 else ReservationStatus.NO_SHOW)
+            if status == ReservationStatus.CONFIRMED:
+                key = (pickup_day, slot)
+                if slot_taken.get(key, 0) >= location.slot_capacity:
+                    free_slots = [each for each in slots
+                                  if slot_taken.get((pickup_day, each), 0) < location.slot_capacity]
+                    if free_slots:
+                        slot = rng.choice(free_slots)
+                    else:
+                        status = ReservationStatus.CANCELLED
+            holding = status in HOLDING_STATUSES
+            start = (pickup_day - first_day).days
+            line_count = rng.choices([1, 2, 3], weights=[60, 30, 10])[0]
+            chosen = {}
+            for _ in range(line_count * 4):
+                if len(chosen) == line_count:
+                    break
+                item_type = rng.choices(bookable, cum_weights=cumulative)[0]
+                if item_type.pk in chosen:
+                    continue
+                quantity = 1 if loanable[item_type.pk] < 6 or rng.random() < 0.7 else rng.randint(2, 3)
+                if holding:
+                    end_day = max(return_day, today) if status == ReservationStatus.HANDED_OUT else return_day
+                    stop = (end_day - first_day).days + turnaround[item_type.pk]
+                    if not fits(item_type.pk, quantity, start, stop):
+                        continue
+                    row = held[item_type.pk]
+                    for offset in range(start, stop + 1):
+                        row[offset] += quantity
+                chosen[item_type.pk] = quantity
+            if not chosen:
+                # Nothing was free: the booking was refused in real life; keep it as cancelled.
+                status = ReservationStatus.CANCELLED
+                chosen[rng.choice(bookable).pk] = 1
+            if status == ReservationStatus.CONFIRMED:
+                slot_taken[(pickup_day, slot)] = slot_taken.get((pickup_day, slot), 0) + 1
+            borrower_id, school_id = rng.choice(teachers)
+            if status in (ReservationStatus.RETURNED, ReservationStatus.CANCELLED, ReservationStatus.NO_SHOW) \
+                    and (today - return_day).days > 365:
+                borrower_id = None  # the retention period removed the link to the person
+            code_index += 1
+            reservations.append(Reservation(
+                code=_booking_code(code_index), borrower_id=borrower_id, school_id=school_id,
+                location=location, pickup_day=pickup_day, pickup_slot=slot, return_day=return_day, status=status,
+            ))
+            line_specs.append(chosen)
+            if len(reservations) >= BATCH:
+                self._write_reservations(reservations, line_specs)
+                reservations, line_specs = [], []
+        if reservations:
+            self._write_reservations(reservations, line_specs)
+
+    def _write_reservations(self, reservations, line_specs):
+        with transaction.atomic():
+            Reservation.objects.bulk_create(reservations, batch_size=BATCH)
+            ReservationLine.objects.bulk_create(
+                (ReservationLine(reservation_id=reservation.pk, item_type_id=item_type_id, quantity=quantity)
+                 for reservation, chosen in zip(reservations, line_specs)
+                 for item_type_id, quantity in sorted(chosen.items())),
+                batch_size=BATCH,
+            )
+
+    # Measuring -----------------------------------------------------------------------------------
+
+    def _timed(self, client, method, url, data=None):
+        with CaptureQueriesContext(connection) as queries:
+            started = time.perf_counter()
+            response = getattr(client, method)(url, data or {})
+            elapsed = (time.perf_counter() - started) * 1000
+        return response, elapsed, len(queries)
+
+    @staticmethod
+    def _summary(name, times, query_counts, failures=0):
+        return {
+            "page": name, "n": len(times),
+            "median_ms": round(statistics.median(times), 1) if times else None,
+            "p95_ms": round(_percentile(times, 0.95), 1) if times else None,
+            "queries_min": min(query_counts) if query_counts else None,
+            "queries_max": max(query_counts) if query_counts else None,
+            "failures": failures,
+        }
+
+    def _measure(self, *, repeat, seed, today):
+        rng = random.Random(seed + 1)
+        location = Location.objects.get(slug=BENCH_LOCATION_SLUG)
+        teacher = (User.objects.filter(role=Role.TEACHER, is_active=True, schools__isnull=False)
+                   .order_by("pk").first())
+        school = teacher.schools.order_by("pk").first()
+        open_days = [day.day for day in counter_days(location=location, first_day=today,
+                                                     last_day=today + datetime.timedelta(days=FUTURE_DAYS))
+                     if day.is_open]
+        three_weeks = today + datetime.timedelta(days=21)
+        free_from = open_days[bisect_left(open_days, three_weeks)]
+        free_to = free_from + datetime.timedelta(days=7)
+        next_month = (today.replace(day=1) + datetime.timedelta(days=32)).replace(day=1)
+        item_types = list(ItemType.objects.order_by("pk"))
+        client = Client()
+        client.force_login(teacher)
+        results = []
+
+        # The catalogue, filtered to what is free in a week about three weeks ahead.
+        url = reverse("frontend:catalogue")
+        query = {"free_from": free_from.isoformat(), "free_to": free_to.isoformat()}
+        client.get(url, query)  # warm-up: templates, translations, connection
+        times, counts, failures = [], [], 0
+        for _ in range(repeat):
+            response, elapsed, count = self._timed(client, "get", url, query)
+            failures += response.status_code != 200
+            times.append(elapsed)
+            counts.append(count)
+        results.append(self._summary(f"catalogue ?free_from={free_from}&free_to={free_to}", times, counts, failures))
+
+        # An item type's month calendar, a different item type each time.
+        sample = rng.sample(item_types, min(repeat, len(item_types)))
+        client.get(reverse("frontend:item_detail", args=[sample[0].slug]), {"month": f"{next_month:%Y-%m}"})
+        times, counts, failures = [], [], 0
+        for index in range(repeat):
+            item_type = sample[index % len(sample)]
+            response, elapsed, count = self._timed(
+                client, "get", reverse("frontend:item_detail", args=[item_type.slug]), {"month": f"{next_month:%Y-%m}"}
+            )
+            failures += response.status_code != 200
+            times.append(elapsed)
+            counts.append(count)
+        results.append(self._summary(f"item calendar ?month={next_month:%Y-%m}", times, counts, failures))
+
+        # Bookings: each for its own item type, pickup day and slot, so none competes with another.
+        plans = self._booking_plans(count=2 * repeat, location=location, item_types=item_types,
+                                    open_days=[day for day in open_days if day >= free_from], today=today)
+        made = []
+        try:
+            times, counts, failures = [], [], 0
+            for item_type, pickup_day, slot, return_day in plans[:repeat]:
+                with CaptureQueriesContext(connection) as queries:
+                    started = time.perf_counter()
+                    try:
+                        reservation = reservation_create(
+                            borrower=teacher, school=school, pickup_day=pickup_day, pickup_slot=slot,
+                            return_day=return_day, lines={item_type.pk: 1}, note="Benchmark",
+                        )
+                    except BookingError:
+                        reservation = None
+                    elapsed = (time.perf_counter() - started) * 1000
+                if reservation is None:
+                    failures += 1
+                else:
+                    made.append(reservation.pk)
+                times.append(elapsed)
+                counts.append(len(queries))
+            results.append(self._summary("reservation_create() service", times, counts, failures))
+
+            add_times, add_counts, add_failures = [], [], 0
+            times, counts, failures = [], [], 0
+            for item_type, pickup_day, slot, return_day in plans[repeat:]:
+                response, elapsed, count = self._timed(
+                    client, "post", reverse("frontend:basket_add", args=[item_type.slug]),
+                    {"quantity": "1", "pickup_day": pickup_day.isoformat(), "return_day": return_day.isoformat()},
+                )
+                add_failures += response.status_code != 302
+                add_times.append(elapsed)
+                add_counts.append(count)
+                response, elapsed, count = self._timed(client, "post", reverse("frontend:booking_create"), {
+                    "school": str(school.pk), "pickup_day": pickup_day.isoformat(),
+                    "pickup_slot": slot.strftime("%H:%M"), "return_day": return_day.isoformat(), "note": "Benchmark",
+                })
+                location_header = response.get("Location", "")
+                booking_prefix = reverse("frontend:booking_detail", args=["X"])[:-2]
+                if response.status_code == 302 and location_header.startswith(booking_prefix):
+                    made.append(Reservation.objects.get(code=location_header[len(booking_prefix):].strip("/")).pk)
+                else:
+                    failures += 1
+                    session = client.session  # a refused booking leaves its line in the basket
+                    session.pop("basket", None)
+                    session.save()
+                times.append(elapsed)
+                counts.append(count)
+            results.append(self._summary("basket add (POST)", add_times, add_counts, add_failures))
+            results.append(self._summary("booking create (POST)", times, counts, failures))
+        finally:
+            # Leave the data as it was, so the next run measures the same thing.
+            Reservation.objects.filter(pk__in=made).delete()
+            Session.objects.all().delete()
+        return results
+
+    def _booking_plans(self, *, count, location, item_types, open_days, today):
+        """(item type, pickup day, slot, return day) that should all succeed, none sharing a slot.
+
+        Item types with a free unit over the whole window and no qualification or pause, pickup days
+        from about three weeks ahead, the next open counter day as the return day.
+        """
+        candidates = [item_type for item_type in item_types
+                      if not item_type.paused and item_type.required_qualification_id is None]
+        slots = location.slot_times()
+        plans = []
+        used = set()
+        if len(open_days) < 2:
+            raise CommandError("There are too few open counter days ahead to book on.")
+        window_last = open_days[-1] + datetime.timedelta(days=5)
+        free = availability(item_type_ids=[item_type.pk for item_type in candidates], first_day=open_days[0],
+                            last_day=window_last, today=today)
+        taken = {}
+        for pickup_day, slot in Reservation.objects.filter(
+            location=location, pickup_day__in=open_days, status=ReservationStatus.CONFIRMED,
+        ).values_list("pickup_day", "pickup_slot"):
+            taken[(pickup_day, slot)] = taken.get((pickup_day, slot), 0) + 1
+        consumed = {}  # (item type id, day) -> units the plans so far hold
+        pickup_count = len(open_days) - 1
+        for attempt in range(len(candidates) * pickup_count):
+            if len(plans) == count:
+                break
+            item_type = candidates[attempt % len(candidates)]
+            pickup_day = open_days[(attempt * 7) % pickup_count]
+            return_day = open_days[open_days.index(pickup_day) + 1]
+            if (pickup_day - today).days < item_type.min_lead_days or (return_day - pickup_day).days > 14:
+                continue
+            hold_until = return_day + datetime.timedelta(days=item_type.turnaround_days)
+            held_days = [pickup_day + datetime.timedelta(days=offset)
+                         for offset in range((hold_until - pickup_day).days + 1)]
+            extra = max(consumed.get((item_type.pk, day), 0) for day in held_days)
+            if free[item_type.pk].min_free(pickup_day, hold_until) - extra < 1:
+                continue
+            slot = next((each for each in slots if (pickup_day, each) not in used
+                         and taken.get((pickup_day, each), 0) < location.slot_capacity), None)
+            if slot is None:
+                continue
+            used.add((pickup_day, slot))
+            for day in held_days:
+                consumed[(item_type.pk, day)] = consumed.get((item_type.pk, day), 0) + 1
+            plans.append((item_type, pickup_day, slot, return_day))
+        if len(plans) < count:
+            raise CommandError(f"Found only {len(plans)} bookable item types and days for {count} bookings.")
+        return plans
+
+    # Output --------------------------------------------------------------------------------------
+
+    def _print(self, report):
+        dataset = report["dataset"]
+        counts = dataset["counts"]
+        self.stdout.write("")
+        self.stdout.write(f"{report['database']['version']}, database {report['database']['name']}, {report['date']}")
+        self.stdout.write(
+            "Dataset: {item_types} item types, {units} units, {categories} categories, {schools} schools, "
+            "{teachers} teachers, {closures} closures, {reservations} reservations with {reservation_lines} lines "
+            "({holding_reservations} holding)".format(**counts)
+        )
+        self.stdout.write(f"Build time: {dataset['build_seconds']} s" + (" (reused)" if dataset["reused"] else ""))
+        self.stdout.write(f"Repetitions: {report['repeat']}")
+        width = max(len(row["page"]) for row in report["results"])
+        self.stdout.write(f"{'page':<{width}}  {'median ms':>9}  {'p95 ms':>7}  {'queries':>7}  failures")
+        for row in report["results"]:
+            queries = (str(row["queries_min"]) if row["queries_min"] == row["queries_max"]
+                       else f"{row['queries_min']}-{row['queries_max']}")
+            self.stdout.write(
+                f"{row['page']:<{width}}  {row['median_ms']:>9}  {row['p95_ms']:>7}  {queries:>7}  {row['failures']}"
+            )
