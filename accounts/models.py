@@ -79,8 +79,10 @@ class User(AbstractUser):
 
 
 class QualificationGrant(models.Model):
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="qualification_grants")
-    qualification = models.ForeignKey(Qualification, on_delete=models.PROTECT, related_name="grants")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="qualification_grants", verbose_name=_("user"))
+    qualification = models.ForeignKey(
+        Qualification, on_delete=models.PROTECT, related_name="grants", verbose_name=_("qualification")
+    )
     granted_on = models.DateField(_("granted on"))
     expires_on = models.DateField(_("expires on"), null=True, blank=True)
     granted_by = models.ForeignKey(

@@ -77,7 +77,7 @@ class Closure(models.Model):
         PUBLIC_HOLIDAY = "public_holiday", _("public holiday")
         SCHOOL_HOLIDAY = "school_holiday", _("school holiday")
 
-    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="closures")
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="closures", verbose_name=_("location"))
     first_day = models.DateField(_("first day"))
     last_day = models.DateField(_("last day"))
     reason = models.CharField(_("reason"), max_length=200)

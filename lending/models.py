@@ -39,7 +39,7 @@ class Reservation(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     # Bumped on every change the borrower should see; the calendar feed's SEQUENCE.
-    sequence = models.PositiveIntegerField(default=0, editable=False)
+    sequence = models.PositiveIntegerField(_("version"), default=0, editable=False)
 
     class Meta:
         ordering = ["-pickup_day", "-id"]
@@ -69,7 +69,7 @@ class Reservation(models.Model):
 
 
 class ReservationLine(models.Model):
-    reservation = models.ForeignKey(Reservation, on_delete=models.CASCADE, related_name="lines")
+    reservation = models.ForeignKey(Reservation, on_delete=models.CASCADE, related_name="lines", verbose_name=_("reservation"))
     item_type = models.ForeignKey("catalog.ItemType", on_delete=models.PROTECT, related_name="reservation_lines", verbose_name=_("item type"))
     quantity = models.PositiveIntegerField(_("quantity"))
 
@@ -98,7 +98,7 @@ class ReservationEvent(models.Model):
         NO_SHOW = "no_show", _("marked as not picked up")
         OVERRIDE = "override", _("rule overridden by staff")
 
-    reservation = models.ForeignKey(Reservation, on_delete=models.CASCADE, related_name="events")
+    reservation = models.ForeignKey(Reservation, on_delete=models.CASCADE, related_name="events", verbose_name=_("reservation"))
     at = models.DateTimeField(_("at"), auto_now_add=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("by")
