@@ -85,11 +85,18 @@ def _check_day_is_open(*, location, day):
 
 
 def _check_rules(*, location, item_types, borrower, pickup_day, pickup_slot, return_day, today,
-                 check_lead_time=True, check_slot=True, exclude_reservation_id=None):
-    for item_type in item_types:
+                 checked_item_types=None, lead_time_item_types=None, check_pickup_day=True,
+                 check_return_day=True, check_slot=True, exclude_reservation_id=None):
+    """The booking rules. A change passes only what it changes: `checked_item_types` (default
+    all) get the item rules (pause, qualification, loan length), `lead_time_item_types` (default
+    all) the lead time and advance limit, and the pickup or return day is checked for being an
+    open counter day only when it is new."""
+    checked = item_types if checked_item_types is None else checked_item_types
+    lead_time_checked = item_types if lead_time_item_types is None else lead_time_item_types
+    for item_type in checked:
         if item_type.paused:
             raise BookingError("item_paused", item_type=item_type.pk)
-    required = {item_type.required_qualification_id for item_type in item_types} - {None}
+    required = {item_type.required_qualification_id for item_type in checked} - {None}
     if required:
         held = {
             grant.qualification_id
@@ -100,17 +107,19 @@ def _check_rules(*, location, item_types, borrower, pickup_day, pickup_slot, ret
             raise BookingError("qualification_missing", qualifications=sorted(required - held))
     if return_day < pickup_day:
         raise BookingError("return_before_pickup")
-    _check_day_is_open(location=location, day=pickup_day)
-    _check_day_is_open(location=location, day=return_day)
-    if pickup_slot not in location.slot_times():
+    if check_pickup_day:
+        _check_day_is_open(location=location, day=pickup_day)
+    if check_return_day:
+        _check_day_is_open(location=location, day=return_day)
+    if check_slot and pickup_slot not in location.slot_times():
         raise BookingError("slot_invalid")
-    if check_lead_time:
+    if lead_time_checked:
         lead_days = (pickup_day - today).days
-        if lead_days < max(item_type.min_lead_days for item_type in item_types) or lead_days < 0:
+        if lead_days < max(item_type.min_lead_days for item_type in lead_time_checked) or lead_days < 0:
             raise BookingError("too_soon")
-        if lead_days > min(item_type.max_advance_days for item_type in item_types):
+        if lead_days > min(item_type.max_advance_days for item_type in lead_time_checked):
             raise BookingError("too_far_ahead")
-    if (return_day - pickup_day).days > min(item_type.max_loan_days for item_type in item_types):
+    if checked and (return_day - pickup_day).days > min(item_type.max_loan_days for item_type in checked):
         raise BookingError("too_long")
     if check_slot:
         taken = Reservation.objects.filter(
@@ -211,10 +220,18 @@ def reservation_change(*, reservation, actor, pickup_day=None, pickup_slot=None,
         if new_return_day < new_pickup_day:
             raise BookingError("return_before_pickup")
         pickup_changed = new_pickup_day != reservation.pickup_day
+        return_changed = new_return_day != reservation.return_day
+        # What changes is checked as for a new booking, what stays is not: new days against every
+        # item type (the lead time only for a new pickup day), and lines that grow with the same
+        # days (more units on short notice is a new promise; fewer, or a later return, is not).
+        growing = [item_type for item_type in item_types
+                   if quantities[item_type.pk] > current_lines.get(item_type.pk, 0)]
         _check_rules(
             location=location, item_types=item_types, borrower=reservation.borrower,
             pickup_day=new_pickup_day, pickup_slot=new_slot, return_day=new_return_day, today=today,
-            check_lead_time=pickup_changed,
+            checked_item_types=item_types if pickup_changed or return_changed else growing,
+            lead_time_item_types=item_types if pickup_changed else growing,
+            check_pickup_day=pickup_changed, check_return_day=return_changed,
             check_slot=pickup_changed or new_slot != reservation.pickup_slot,
             exclude_reservation_id=reservation.pk,
         )

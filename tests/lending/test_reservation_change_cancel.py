@@ -331,3 +331,51 @@ def test_cancelling_one_booking_leaves_the_others(booking, teacher_b, item_type,
     other.refresh_from_db()
     assert other.status == ReservationStatus.CONFIRMED
     assert other.sequence == 0
+
+
+def test_raising_a_quantity_on_short_notice_is_refused_as_too_soon(teacher_a, location, time_machine):
+    item_type = factories.make_item_type(location=location, min_lead_days=3, units=5)
+    booking = factories.book(borrower=teacher_a, lines={item_type.pk: 1}, pickup_day=NEXT_TUESDAY, return_day=NEXT_WEDNESDAY)
+    travel_to(time_machine, NEXT_TUESDAY, hour=8)  # the morning of the pickup
+
+    error = refused(reservation_change, reservation=booking, actor=teacher_a, lines={item_type.pk: 4})
+
+    assert error.code == "too_soon"
+    assert booking.lines.get().quantity == 1
+
+
+def test_adding_an_item_type_on_short_notice_is_refused_as_too_soon(teacher_a, location, item_type, time_machine):
+    booking = factories.book(borrower=teacher_a, lines={item_type.pk: 1}, pickup_day=NEXT_TUESDAY, return_day=NEXT_WEDNESDAY)
+    needs_notice = factories.make_item_type(location=location, min_lead_days=3)
+    travel_to(time_machine, datetime.date(2027, 3, 8))
+
+    error = refused(reservation_change, reservation=booking, actor=teacher_a,
+                    lines={item_type.pk: 1, needs_notice.pk: 1})
+
+    assert error.code == "too_soon"
+
+
+def test_a_booking_of_an_item_paused_since_can_still_shrink(teacher_a, location):
+    item_type = factories.make_item_type(location=location, units=3)
+    booking = factories.book(borrower=teacher_a, lines={item_type.pk: 2}, pickup_day=NEXT_TUESDAY, return_day=NEXT_WEDNESDAY)
+    item_type.paused, item_type.paused_reason = True, "Akkus werden getauscht"
+    item_type.save()
+
+    reservation_change(reservation=booking, actor=teacher_a, lines={item_type.pk: 1})
+
+    assert booking.lines.get().quantity == 1
+    error = refused(reservation_change, reservation=booking, actor=teacher_a, lines={item_type.pk: 2})
+    assert error.code == "item_paused"
+
+
+def test_a_closure_entered_later_on_the_pickup_day_does_not_block_other_changes(teacher_a, location, item_type):
+    booking = factories.book(borrower=teacher_a, lines={item_type.pk: 2}, pickup_day=NEXT_TUESDAY, return_day=NEXT_WEDNESDAY)
+    factories.make_closure(location=location, first_day=NEXT_TUESDAY, reason="Betriebsversammlung")
+
+    reservation_change(reservation=booking, actor=teacher_a, lines={item_type.pk: 1})
+
+    assert booking.lines.get().quantity == 1
+    # A new day is checked as for a new booking.
+    factories.make_closure(location=location, first_day=datetime.date(2027, 3, 16), reason="Brückentag")
+    error = refused(reservation_change, reservation=booking, actor=teacher_a, return_day=datetime.date(2027, 3, 16))
+    assert error.code == "closed"
