@@ -1,9 +1,12 @@
 import datetime
 
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Category
+
+FURTHEST_SEARCH_DAYS = 730
 
 
 class CatalogueFilterForm(forms.Form):
@@ -25,6 +28,9 @@ class CatalogueFilterForm(forms.Form):
                 raise forms.ValidationError(_("The second date must not be before the first."))
             if (free_to - free_from).days > 366:
                 raise forms.ValidationError(_("Search at most one year at a time."))
+            today = timezone.localdate()
+            if free_from < today or free_to > today + datetime.timedelta(days=FURTHEST_SEARCH_DAYS):
+                raise forms.ValidationError(_("Search from today up to two years ahead."))
         return cleaned
 
 

@@ -15,8 +15,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils._os import safe_join
+from django.utils.dates import WEEKDAYS, WEEKDAYS_ABBR
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from catalog.models import Category, ItemType
@@ -29,11 +29,6 @@ from lending.models import ReservationStatus
 from lending.selectors import bookable_days, reservation_get_for_user, reservations_of_borrower
 from lending.services import reservation_cancel, reservation_change, reservation_create
 
-WEEKDAY_ABBREVIATIONS = [
-    pgettext_lazy("weekday", "Mon"), pgettext_lazy("weekday", "Tue"), pgettext_lazy("weekday", "Wed"),
-    pgettext_lazy("weekday", "Thu"), pgettext_lazy("weekday", "Fri"), pgettext_lazy("weekday", "Sat"),
-    pgettext_lazy("weekday", "Sun"),
-]
 
 
 def _booking_error_response(request, template, context, error):
@@ -80,19 +75,23 @@ def catalogue(request):
     )
 
 
-def _month_from(value, today):
+def _month_from(value, *, first, last):
+    """The month named by `YYYY-MM`, kept between the first and last month that can be booked."""
     try:
         year, month = (int(part) for part in (value or "").split("-"))
-        return datetime.date(year, month, 1)
+        chosen = datetime.date(year, month, 1)
     except ValueError:
-        return today.replace(day=1)
+        return first
+    return min(max(chosen, first), last)
 
 
-def _parse_day(value):
+def _day_between(value, first, last):
+    """The ISO date in `value` if it lies from first through last, else None."""
     try:
-        return datetime.date.fromisoformat(value) if value else None
+        day = datetime.date.fromisoformat(value) if value else None
     except ValueError:
         return None
+    return day if day and first <= day <= last else None
 
 
 @require_GET
@@ -101,25 +100,34 @@ def item_detail(request, slug):
         ItemType.objects.select_related("category", "location", "required_qualification"), slug=slug
     )
     today = timezone.localdate()
-    month = _month_from(request.GET.get("month"), today)
+    earliest = today + datetime.timedelta(days=item_type.min_lead_days)
+    latest = today + datetime.timedelta(days=item_type.max_advance_days)
+    latest_return = latest + datetime.timedelta(days=item_type.max_loan_days)
+    month = _month_from(request.GET.get("month"), first=today.replace(day=1), last=latest_return.replace(day=1))
     month_end = month.replace(day=calendar.monthrange(month.year, month.month)[1])
     days = counter_days(location=item_type.location, first_day=month, last_day=month_end)
     free = availability(item_type_ids=[item_type.pk], first_day=month, last_day=month_end, today=today)[item_type.pk]
-    pickup_day = _parse_day(request.GET.get("pickup"))
-    return_day = _parse_day(request.GET.get("return"))
-    if pickup_day and return_day and return_day < pickup_day:
-        return_day = None
-    earliest = today + datetime.timedelta(days=item_type.min_lead_days)
-    latest = today + datetime.timedelta(days=item_type.max_advance_days)
+    pickup_day = _day_between(request.GET.get("pickup"), earliest, latest)
+    return_day = None
+    if pickup_day:
+        return_day = _day_between(
+            request.GET.get("return"), pickup_day, pickup_day + datetime.timedelta(days=item_type.max_loan_days)
+        )
+    choosing_return = bool(pickup_day and not return_day)
 
     def link(day):
         # The first click picks the pickup day, the second the return day, a third starts over.
         query = {"month": f"{month:%Y-%m}"}
-        if pickup_day and not return_day and day >= pickup_day:
+        if choosing_return and day >= pickup_day:
             query.update(pickup=pickup_day.isoformat(), **{"return": day.isoformat()})
         else:
             query["pickup"] = day.isoformat()
         return "?" + "&".join(f"{key}={value}" for key, value in query.items())
+
+    def selectable(day):
+        if choosing_return:
+            return pickup_day <= day <= pickup_day + datetime.timedelta(days=item_type.max_loan_days)
+        return earliest <= day <= latest
 
     weeks = []
     week = [None] * (month.isoweekday() - 1)
@@ -134,9 +142,11 @@ def item_detail(request, slug):
             cell["state"] = "no_counter"
         else:
             cell["state"] = "open"
-            cell["selectable"] = earliest <= day.day and (pickup_day or day.day <= latest)
+            cell["selectable"] = selectable(day.day)
             cell["link"] = link(day.day)
-        cell["selected"] = day.day in (pickup_day, return_day)
+        cell["is_pickup"] = day.day == pickup_day
+        cell["is_return"] = day.day == return_day
+        cell["selected"] = cell["is_pickup"] or cell["is_return"]
         cell["in_range"] = bool(pickup_day and return_day and pickup_day <= day.day <= return_day)
         week.append(cell)
         if len(week) == 7:
@@ -150,10 +160,9 @@ def item_detail(request, slug):
     return render(request, "frontend/item_detail.html", {
         "item_type": item_type, "weeks": weeks, "month": month, "form": form,
         "previous_month": previous_month if previous_month >= today.replace(day=1) else None,
-        "next_month": next_month if next_month <= latest else None,
+        "next_month": next_month if next_month <= latest_return else None,
         "pickup_day": pickup_day, "return_day": return_day,
-        "weekday_names": WEEKDAY_ABBREVIATIONS,
-        "free_today": free.on(today).free if month <= today <= month_end else None,
+        "weekdays": [(WEEKDAYS_ABBR[index], WEEKDAYS[index]) for index in range(7)],
     })
 
 
@@ -165,7 +174,7 @@ def basket_add(request, slug):
     item_type = get_object_or_404(ItemType, slug=slug)
     form = AddToBasketForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _("Please enter a quantity between 1 and 500."))
+        messages.error(request, _("Please enter a quantity between 1 and 500 and choose the days in the calendar."))
         return redirect("frontend:item_detail", slug=slug)
     basket = Basket(request.session)
     basket.set_line(item_type.pk, form.cleaned_data["quantity"])
@@ -178,6 +187,8 @@ def basket_add(request, slug):
 def _basket_context(request, basket, data=None):
     today = timezone.localdate()
     item_types = list(ItemType.objects.filter(pk__in=basket.lines).select_related("location", "category"))
+    for gone in set(basket.lines) - {item_type.pk for item_type in item_types}:
+        basket.set_line(gone, 0)  # an item type deleted since it was put in the basket
     locations = {item_type.location for item_type in item_types}
     context = {"basket": basket, "lines": [(item_type, basket.lines[item_type.pk]) for item_type in item_types]}
     if len(locations) > 1:
@@ -229,8 +240,11 @@ def basket_page(request):
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def booking_create(request):
+    if request.method == "GET":
+        # Signing in again after the session ended comes back here with a GET.
+        return redirect("frontend:basket")
     basket = Basket(request.session)
     if not basket.lines:
         messages.error(request, _("Your basket is empty."))
@@ -238,8 +252,10 @@ def booking_create(request):
     context = _basket_context(request, basket, request.POST)
     form = context.get("form")
     if form is None:
-        error = BookingError("mixed_locations" if context.get("mixed_locations") else "not_a_teacher")
-        return _booking_error_response(request, "frontend/basket.html", context, error)
+        if not context["lines"]:
+            messages.error(request, _("Your basket is empty."))
+            return redirect("frontend:catalogue")
+        return _booking_error_response(request, "frontend/basket.html", context, BookingError("mixed_locations"))
     if not form.is_valid():
         return render(request, "frontend/basket.html", context, status=400)
     data = form.cleaned_data
@@ -281,10 +297,10 @@ def _scan_url(request, reservation):
 def booking_detail(request, code):
     reservation = reservation_get_for_user(user=request.user, code=code)
     today = timezone.localdate()
+    scan_url = _scan_url(request, reservation)
     return render(request, "frontend/booking_detail.html", {
         "reservation": reservation, "can_modify": _can_modify(reservation, today),
-        "overdue": reservation.is_overdue(today), "scan_url": _scan_url(request, reservation),
-        "qr_svg": _qr_svg(_scan_url(request, reservation)),
+        "overdue": reservation.is_overdue(today), "scan_url": scan_url, "qr_svg": _qr_svg(scan_url),
     })
 
 

@@ -91,13 +91,12 @@ def availability(*, item_type_ids, first_day, last_day, today, exclude_reservati
         ItemType.objects.filter(id__in=item_type_ids)
         .annotate(loanable=Count("units", filter=Q(units__status__in=LOANABLE_UNIT_STATUSES)))
         .order_by()  # the default ordering would join the categories for nothing
-        .values_list("id", "location_id", "turnaround_days", "loanable")
+        .values_list("id", "turnaround_days", "loanable")
     )
-    result = {}
-    location_ids = set()
-    for item_type_id, location_id, turnaround_days, loanable in rows:
-        result[item_type_id] = ItemTypeAvailability(item_type_id, turnaround_days, loanable, first_day, [0] * window_length)
-        location_ids.add(location_id)
+    result = {
+        item_type_id: ItemTypeAvailability(item_type_id, turnaround_days, loanable, first_day, [0] * window_length)
+        for item_type_id, turnaround_days, loanable in rows
+    }
     if not result:
         return result
     longest_turnaround = max(entry.turnaround_days for entry in result.values())

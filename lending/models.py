@@ -1,5 +1,3 @@
-import datetime
-
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -62,10 +60,6 @@ class Reservation(models.Model):
 
     def is_overdue(self, today):
         return self.status == ReservationStatus.HANDED_OUT and self.return_day < today
-
-    @property
-    def pickup_at(self):
-        return datetime.datetime.combine(self.pickup_day, self.pickup_slot)
 
 
 class ReservationLine(models.Model):

@@ -4,8 +4,10 @@ import re
 import pytest
 import zxingcpp
 from django.urls import reverse
+from django.utils import translation
 from PIL import Image, ImageDraw
 
+from lending.exceptions import BookingError
 from lending.models import Reservation, ReservationEvent, ReservationStatus
 from tests import factories
 
@@ -108,15 +110,45 @@ def test_a_day_outside_the_offered_choices_is_a_400(client, teacher_a, item_type
     assert not Reservation.objects.exists()
 
 
-def test_staff_cannot_book_for_themselves_from_the_basket(client, clerk, item_type):
+def test_an_account_without_a_school_is_told_and_cannot_book(client, stranger, school_a, item_type):
+    client.force_login(stranger)
+    fill_basket(client, (item_type, 1))
+    page = client.get(reverse("frontend:basket"))
+    assert 'class="booking-form"' not in page.content.decode()
+    pickup = factories.counter_day(at_least_days_ahead=3)
+    response = client.post(reverse("frontend:booking_create"), {
+        "school": school_a.pk, "pickup_day": pickup.isoformat(), "pickup_slot": "09:00", "return_day": pickup.isoformat(),
+    })
+    assert response.status_code == 400
+    assert response.context["form"].errors["school"]
+    assert not Reservation.objects.exists()
+
+
+def test_staff_are_refused_as_not_a_teacher(client, clerk, school_a, item_type):
+    clerk.schools.add(school_a)
     client.force_login(clerk)
     fill_basket(client, (item_type, 1))
     pickup = factories.counter_day(at_least_days_ahead=3)
     response = client.post(reverse("frontend:booking_create"), {
-        "school": "", "pickup_day": pickup.isoformat(), "pickup_slot": "09:00", "return_day": pickup.isoformat(),
+        "school": school_a.pk, "pickup_day": pickup.isoformat(), "pickup_slot": "09:00", "return_day": pickup.isoformat(),
     })
-    assert response.status_code == 400
+    assert response.status_code == 403
+    assert response.context["error_code"] == "not_a_teacher"
     assert not Reservation.objects.exists()
+
+
+def test_signing_in_again_on_the_booking_url_leads_back_to_the_basket(client, teacher_a):
+    client.force_login(teacher_a)
+    response = client.get(reverse("frontend:booking_create"))
+    assert response.status_code == 302 and response["Location"] == reverse("frontend:basket")
+
+
+def test_item_types_deleted_since_drop_out_of_the_basket(client, teacher_a, location, item_type):
+    doomed = factories.make_item_type(location=location, units=0)
+    client.force_login(teacher_a)
+    fill_basket(client, (item_type, 1), (doomed, 1))
+    doomed.delete()
+    assert client.get(reverse("frontend:basket")).context["basket"].lines == {item_type.pk: 1}
 
 
 def test_the_basket_updates_and_removes_lines(client, item_type, second_item):
@@ -161,7 +193,8 @@ def test_a_teacher_cancels_a_booking(client, teacher_a, item_type):
     assert ReservationEvent.objects.filter(reservation=reservation, action="cancelled", actor=teacher_a).exists()
     # A second cancel is refused with a message and changes nothing.
     response = client.post(reverse("frontend:booking_cancel", args=[reservation.code]), follow=True)
-    assert "not_cancellable" not in response.content.decode()
+    with translation.override("de"):
+        assert str(BookingError("not_cancellable").message) in response.content.decode()
     assert ReservationEvent.objects.filter(reservation=reservation, action="cancelled").count() == 1
 
 

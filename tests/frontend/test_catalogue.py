@@ -77,6 +77,9 @@ def test_the_free_filter_counts_the_turnaround_buffer(client, location, teacher_
     {"free_from": "kein-datum", "free_to": "2027-02-01"},
     {"free_from": "2027-01-01", "free_to": "2029-01-01"},
     {"category": "does-not-exist"},
+    {"free_from": "9999-12-30", "free_to": "9999-12-31"},
+    {"free_from": "0001-01-01", "free_to": "0001-01-02"},
+    {"free_from": "2020-01-01", "free_to": "2020-01-02"},
 ])
 def test_it_answers_bad_filters_with_a_400_and_a_message(client, catalogue, query):
     response = client.get(URL, query)

@@ -36,8 +36,7 @@ def test_it_shows_contents_rules_and_the_month(client, frozen, item_type):
 def test_it_marks_past_closed_and_non_counter_days(client, frozen, item_type, location):
     factories.make_closure(location=location, first_day=datetime.date(2027, 3, 9), reason="Betriebsausflug")
     days = cells(client.get(url(item_type)))
-    assert days[datetime.date(2027, 3, 1)]["state"] == "past" or days[datetime.date(2027, 3, 1)]["state"] == "no_counter"
-    assert days[datetime.date(2027, 2, 28) + datetime.timedelta(days=1)]["state"] in ("past", "no_counter")
+    assert days[datetime.date(2027, 3, 1)]["state"] == "no_counter"  # Monday, today
     assert days[datetime.date(2027, 3, 2)]["state"] == "open"        # Tuesday
     assert days[datetime.date(2027, 3, 4)]["state"] == "no_counter"  # Thursday
     assert days[datetime.date(2027, 3, 9)]["state"] == "closed"
@@ -72,11 +71,47 @@ def test_it_pages_between_months_but_not_into_the_past(client, frozen, item_type
     assert client.get(url(item_type, month="2027-03")).context["previous_month"] is None
 
 
-@pytest.mark.parametrize("month", ["garbage", "2027-13", "-1", "99999-01"])
-def test_it_falls_back_to_this_month_on_a_bad_month(client, frozen, item_type, month):
+def test_days_before_today_are_past(client, item_type):
+    with time_machine.travel(datetime.datetime(2027, 3, 10, 10, 0), tick=False):
+        days = cells(client.get(url(item_type)))
+    assert days[datetime.date(2027, 3, 2)]["state"] == "past"
+    assert days[datetime.date(2027, 3, 9)]["state"] == "past"
+    assert days[datetime.date(2027, 3, 10)]["state"] == "open"
+    assert "link" not in days[datetime.date(2027, 3, 9)]
+
+
+@pytest.mark.parametrize("month", ["garbage", "2027-13", "-1", "99999-01", "0001-01", "2026-12"])
+def test_it_falls_back_to_this_month_on_a_bad_or_past_month(client, frozen, item_type, month):
     response = client.get(url(item_type, month=month))
     assert response.status_code == 200
     assert response.context["month"] == datetime.date(2027, 3, 1)
+
+
+def test_it_stops_at_the_last_month_a_loan_can_reach(client, frozen, item_type):
+    # Booked at most 365 days ahead (pickup by 2028-02-29) for at most 28 days: March 2028 is last.
+    response = client.get(url(item_type, month="9999-12"))
+    assert response.status_code == 200
+    assert response.context["month"] == datetime.date(2028, 3, 1)
+    assert response.context["next_month"] is None
+
+
+@pytest.mark.parametrize("pickup", ["2027-03-01", "2030-01-01", "0001-01-01", "kaputt"])
+def test_a_pickup_day_outside_the_rules_is_not_taken(client, frozen, item_type, pickup):
+    # min_lead_days is 0 in the factory, so today (a Monday) would pass; 2027-03-01 is not a
+    # counter day but still inside the rules' range, the others are outside.
+    response = client.get(url(item_type, pickup=pickup))
+    assert response.status_code == 200
+    expected = datetime.date(2027, 3, 1) if pickup == "2027-03-01" else None
+    assert response.context["pickup_day"] == expected
+
+
+def test_once_a_pickup_day_is_chosen_only_return_days_within_the_longest_loan_are_offered(client, frozen, location):
+    item_type = factories.make_item_type(location=location, max_loan_days=7)
+    days = cells(client.get(url(item_type, pickup="2027-03-09")))
+    assert days[datetime.date(2027, 3, 10)]["selectable"]
+    assert days[datetime.date(2027, 3, 16)]["selectable"]
+    assert not days[datetime.date(2027, 3, 17)]["selectable"]
+    assert not days[datetime.date(2027, 3, 3)]["selectable"]
 
 
 def test_an_unknown_item_is_404(client, db):
