@@ -1,0 +1,84 @@
+"""The booking API: the same service and refusal codes as the pages, as JSON."""
+
+import datetime
+
+import pytest
+from django.urls import reverse
+
+from lending.models import Reservation
+from tests import factories
+
+URL = reverse("lending_api:reservation_create")
+
+
+@pytest.fixture
+def api_client(client, teacher_a):
+    client.force_login(teacher_a)
+    return client
+
+
+def payload(for_school, item_type, quantity=1, **changes):
+    pickup_day = factories.counter_day(at_least_days_ahead=3)
+    data = {
+        "school": for_school.pk, "pickup_day": pickup_day.isoformat(), "pickup_slot": "09:00",
+        "return_day": (pickup_day + datetime.timedelta(days=1)).isoformat(),
+        "lines": [{"item_type": item_type.pk, "quantity": quantity}],
+    }
+    data.update(changes)
+    return data
+
+
+def test_a_teacher_books_through_the_api(api_client, school_a, item_type, teacher_a):
+    response = api_client.post(URL, payload(school_a, item_type, 2), content_type="application/json")
+    assert response.status_code == 201
+    reservation = Reservation.objects.get()
+    assert response.json()["code"] == reservation.code
+    assert response.json()["lines"] == [{"item_type": "vr-koffer", "quantity": 2}]
+    assert reservation.borrower == teacher_a
+
+
+def test_a_refusal_answers_with_its_code_message_and_status(api_client, school_a, item_type):
+    response = api_client.post(URL, payload(school_a, item_type, 4), content_type="application/json")
+    assert response.status_code == 409
+    assert response.json()["code"] == "not_enough_units"
+    assert response.json()["message"]
+    assert not Reservation.objects.exists()
+
+
+def test_the_message_follows_the_requested_language(api_client, school_a, item_type):
+    german = api_client.post(URL, payload(school_a, item_type, 4), content_type="application/json",
+                             HTTP_ACCEPT_LANGUAGE="de")
+    english = api_client.post(URL, payload(school_a, item_type, 4), content_type="application/json",
+                              HTTP_ACCEPT_LANGUAGE="en")
+    assert german.json()["message"].startswith("Nicht genug")
+    assert english.json()["message"].startswith("Not enough")
+
+
+def test_another_teachers_school_is_unknown_school(api_client, school_b, item_type):
+    response = api_client.post(URL, payload(school_b, item_type), content_type="application/json")
+    assert response.status_code == 403
+    assert response.json()["code"] == "unknown_school"
+
+
+@pytest.mark.parametrize("changes", [
+    {"lines": []}, {"lines": [{"item_type": 1, "quantity": 0}]}, {"pickup_day": "morgen"},
+    {"pickup_slot": "25:00"}, {"school": "x"}, {"lines": "viele"},
+])
+def test_malformed_input_is_a_400_and_writes_nothing(api_client, school_a, item_type, changes):
+    response = api_client.post(URL, payload(school_a, item_type, **changes), content_type="application/json")
+    assert response.status_code == 400
+    assert not Reservation.objects.exists()
+
+
+def test_an_unknown_item_type_is_quantity_invalid(api_client, school_a, item_type):
+    data = payload(school_a, item_type)
+    data["lines"] = [{"item_type": 999999, "quantity": 1}]
+    response = api_client.post(URL, data, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "quantity_invalid"
+
+
+def test_anonymous_requests_are_refused(client, school_a, item_type):
+    response = client.post(URL, payload(school_a, item_type), content_type="application/json")
+    assert response.status_code == 403
+    assert not Reservation.objects.exists()
