@@ -19,7 +19,7 @@ from django.utils.dates import WEEKDAYS, WEEKDAYS_ABBR
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from catalog.models import Category, ItemType
+from catalog.models import ItemType
 from catalog.selectors import counter_days, item_types_visible
 from frontend.basket import Basket
 from frontend.forms import AddToBasketForm, BookingChangeForm, BookingForm, CatalogueFilterForm
@@ -28,7 +28,6 @@ from lending.exceptions import BookingError
 from lending.models import ReservationStatus
 from lending.selectors import bookable_days, reservation_get_for_user, reservations_of_borrower
 from lending.services import reservation_cancel, reservation_change, reservation_create
-
 
 
 def _booking_error_response(request, template, context, error):
@@ -69,8 +68,7 @@ def catalogue(request):
     status = 200 if form.is_valid() or not form.is_bound else 400
     return render(
         request, "frontend/catalogue.html",
-        {"form": form, "categories": categories, "free_window": free_window, "result_count": len(item_types),
-         "all_categories": Category.objects.all()},
+        {"form": form, "categories": categories, "free_window": free_window, "result_count": len(item_types)},
         status=status,
     )
 

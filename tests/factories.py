@@ -79,7 +79,7 @@ def make_item_type(*, location, category=None, units=3, **fields):
     }
     defaults.update(fields)
     item_type = ItemType.objects.create(location=location, category=category or make_category(), **defaults)
-    for index in range(units):
+    for _ in range(units):
         make_unit(item_type=item_type)
     return item_type
 

@@ -1,7 +1,6 @@
 """A teacher's whole journey in a real browser: sign in, find an item, pick the period in the
 month calendar, book two item types, read the QR code, take one item type off and cancel."""
 
-import datetime
 import io
 import re
 

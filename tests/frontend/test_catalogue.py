@@ -88,7 +88,7 @@ def test_it_answers_bad_filters_with_a_400_and_a_message(client, catalogue, quer
 
 
 def test_it_needs_the_same_queries_for_many_items_and_bookings(client, location, teacher_a, django_assert_max_num_queries):
-    for number in range(3):
+    for _ in range(3):
         factories.make_item_type(location=location, units=2)
     free_from = factories.counter_day(at_least_days_ahead=7)
     query = {"free_from": free_from.isoformat(), "free_to": (free_from + datetime.timedelta(days=7)).isoformat()}
