@@ -44,6 +44,18 @@ def _day_choices(days):
     return [(day.isoformat(), f"{day:%d.%m.%Y}") for day in days]
 
 
+def _slot_choices(slot_times, full_slots=()):
+    """Slot choices; those already full on the chosen pickup day say so (they stay selectable,
+    since the pickup day may be changed in the same form, and the service decides)."""
+    choices = []
+    for slot in slot_times:
+        label = slot.strftime("%H:%M")
+        if slot in full_slots:
+            label = _("%(time)s (fully booked on the chosen day)") % {"time": label}
+        choices.append((slot.strftime("%H:%M"), label))
+    return choices
+
+
 class BookingForm(forms.Form):
     """Dates, slot and school for the basket; choices offer only open counter days."""
 
@@ -56,12 +68,12 @@ class BookingForm(forms.Form):
     note = forms.CharField(label=_("Note for the counter (optional)"), required=False, max_length=500,
                            widget=forms.Textarea(attrs={"rows": 2}))
 
-    def __init__(self, *args, schools, pickup_days, return_days, slot_times, **kwargs):
+    def __init__(self, *args, schools, pickup_days, return_days, slot_times, full_slots=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["school"].queryset = schools
         self.fields["pickup_day"].choices = _day_choices(pickup_days)
         self.fields["return_day"].choices = _day_choices(return_days)
-        self.fields["pickup_slot"].choices = [(slot.strftime("%H:%M"), slot.strftime("%H:%M")) for slot in slot_times]
+        self.fields["pickup_slot"].choices = _slot_choices(slot_times, full_slots)
 
 
 class BookingChangeForm(forms.Form):
@@ -75,7 +87,7 @@ class BookingChangeForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["pickup_day"].choices = _day_choices(pickup_days)
         self.fields["return_day"].choices = _day_choices(return_days)
-        self.fields["pickup_slot"].choices = [(slot.strftime("%H:%M"), slot.strftime("%H:%M")) for slot in slot_times]
+        self.fields["pickup_slot"].choices = _slot_choices(slot_times)
         self.lines = lines
         for line in lines:
             self.fields[f"quantity_{line.item_type_id}"] = forms.IntegerField(

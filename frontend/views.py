@@ -26,7 +26,7 @@ from frontend.forms import AddToBasketForm, BookingChangeForm, BookingForm, Cata
 from lending.availability import availability
 from lending.exceptions import BookingError
 from lending.models import ReservationStatus
-from lending.selectors import bookable_days, reservation_get_for_user, reservations_of_borrower
+from lending.selectors import bookable_days, reservation_get_for_user, reservations_of_borrower, slots_full
 from lending.services import reservation_cancel, reservation_change, reservation_create
 
 
@@ -202,9 +202,10 @@ def _basket_context(request, basket, data=None):
     if basket.return_day:
         initial["return_day"] = basket.return_day.isoformat()
     context["location"] = location
+    full_slots = slots_full(location=location, day=basket.pickup_day) if basket.pickup_day in pickup_days else ()
     context["form"] = BookingForm(
         data, initial=initial, schools=request.user.schools.filter(active=True), pickup_days=pickup_days,
-        return_days=return_days, slot_times=location.slot_times(),
+        return_days=return_days, slot_times=location.slot_times(), full_slots=full_slots,
     )
     return context
 

@@ -2,7 +2,7 @@
 
 import datetime
 
-from django.db.models import Prefetch
+from django.db.models import Count, Prefetch
 from django.http import Http404
 
 from catalog.selectors import counter_days
@@ -61,3 +61,12 @@ def bookable_days(*, location, item_types, today):
         return [], []
     open_days = [day.day for day in counter_days(location=location, first_day=first_pickup, last_day=last_return) if day.is_open]
     return [day for day in open_days if day <= last_pickup], open_days
+
+
+def slots_full(*, location, day):
+    """The pickup slots of `day` that already have as many confirmed pickups as they take. One query."""
+    taken = (
+        Reservation.objects.filter(location=location, pickup_day=day, status=ReservationStatus.CONFIRMED)
+        .values("pickup_slot").annotate(count=Count("pk")).order_by()
+    )
+    return {row["pickup_slot"] for row in taken if row["count"] >= location.slot_capacity}

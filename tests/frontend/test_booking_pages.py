@@ -236,3 +236,17 @@ def decode_qr_svg(svg):
     results = zxingcpp.read_barcodes(image)
     assert len(results) == 1
     return results[0].text
+
+
+def test_the_basket_marks_slots_full_on_the_chosen_pickup_day(client, teacher_a, teacher_b, location, item_type):
+    location.slot_capacity = 1
+    location.save()
+    pickup = factories.counter_day(at_least_days_ahead=3)
+    factories.book(borrower=teacher_b, lines={item_type.pk: 1}, pickup_day=pickup, pickup_slot=datetime.time(9, 0))
+    client.force_login(teacher_a)
+    fill_basket(client, (item_type, 1), pickup_day=pickup, return_day=pickup + datetime.timedelta(days=1))
+    choices = dict(client.get(reverse("frontend:basket")).context["form"].fields["pickup_slot"].choices)
+    assert choices["09:00"] != "09:00" and choices["09:00"].startswith("09:00")
+    assert choices["09:30"] == "09:30"
+    response = book_basket(client, teacher_a, pickup, pickup + datetime.timedelta(days=1), slot="09:00")
+    assert response.status_code == 409 and response.context["error_code"] == "slot_full"
