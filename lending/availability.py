@@ -5,6 +5,12 @@ item type's turnaround buffer (charging, cleaning, wiping). A loan that is hande
 by its return day keeps holding through today (plus the buffer), because the units are not on the
 shelf. Only units whose status is loanable count; units in maintenance, lost or retired do not.
 
+Hand-overs (which unit is with whom) do not enter the count: a booking holds its booked quantity
+from pickup day through return day, whether the counter handed out all of it, fewer units, or
+took some back early. A unit on loan is therefore already counted through its reservation line,
+and a unit taken back damaged leaves the loanable count at once (maintenance) while its booking
+still holds its share until the return day: conservative on purpose, one simple rule.
+
 `availability()` answers for many item types and a whole date range with two queries, whatever
 the number of item types, days or reservations: one for the item types with their loanable unit
 counts, one for the reservation lines that overlap the window. The rest is a sweep in Python.

@@ -24,6 +24,26 @@ BOOKING_ERRORS = {
     "mixed_locations": (_("All items of one booking must come from the same counter."), 400),
     "not_changeable": (_("This booking can no longer be changed."), 409),
     "not_cancellable": (_("This booking can no longer be cancelled."), 409),
+    # Hand-over and take-back at the counter
+    "not_handoverable": (_("This booking cannot be handed out: it is cancelled, returned or was not picked up."), 409),
+    "not_pickup_day_yet": (_("This booking cannot be handed out before its pickup day."), 409),
+    "wrong_item_type": (_("This unit is not one of the items of this booking."), 409),
+    "unit_not_available": (_("This unit is in maintenance, lost or retired and cannot be handed out."), 409),
+    "unit_on_loan": (_("This unit is already on loan. Take it back first."), 409),
+    "unit_already_assigned": (_("This unit is already part of this hand-over."), 409),
+    "quantity_reached": (_("This booking already has as many units of this item as were booked."), 409),
+    "nothing_handed_out": (_("Scan at least one unit before confirming the hand-over."), 409),
+    "unit_not_on_loan": (_("This unit is not on loan."), 409),
+    "condition_invalid": (_("Choose the condition of the returned unit."), 400),
+    "no_show_not_allowed": (
+        _("Only a confirmed booking whose pickup day has come and of which nothing was handed out can be marked as not picked up."),
+        409,
+    ),
+    # Damage and loss
+    "not_your_loan": (_("You can only report damage for your own loans that are handed out."), 403),
+    "report_invalid": (_("Choose what happened and describe it."), 400),
+    "resolution_invalid": (_("Choose how the report was settled, and a compensation amount of at least zero."), 400),
+    "report_settled": (_("This damage report has already been settled."), 409),
 }
 
 

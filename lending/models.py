@@ -1,5 +1,9 @@
+from decimal import Decimal
+
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from lending.secrets import new_booking_code
@@ -91,6 +95,9 @@ class ReservationEvent(models.Model):
         RETURNED = "returned", _("returned")
         NO_SHOW = "no_show", _("marked as not picked up")
         OVERRIDE = "override", _("rule overridden by staff")
+        UNIT_ASSIGNED = "unit_assigned", _("unit assigned")
+        UNIT_RETURNED = "unit_returned", _("unit taken back")
+        DAMAGE_REPORTED = "damage_reported", _("damage reported")
 
     reservation = models.ForeignKey(Reservation, on_delete=models.CASCADE, related_name="events", verbose_name=_("reservation"))
     at = models.DateTimeField(_("at"), auto_now_add=True)
@@ -104,6 +111,164 @@ class ReservationEvent(models.Model):
         ordering = ["at", "id"]
         verbose_name = _("reservation event")
         verbose_name_plural = _("reservation events")
+
+    def __str__(self):
+        return f"{self.get_action_display()} {self.at:%d.%m.%Y %H:%M}"
+
+
+class Handover(models.Model):
+    """One unit handed out for one booking, and its way back: who and when, and its condition.
+
+    A unit is with at most one borrower at a time: the partial unique constraint allows one open
+    hand-over (not yet returned) per unit, on SQLite and on PostgreSQL alike.
+    """
+
+    class Condition(models.TextChoices):
+        COMPLETE = "complete", _("complete")
+        DAMAGED = "damaged", _("damaged")
+        PARTS_MISSING = "parts_missing", _("parts missing")
+        LOST = "lost", _("lost")
+
+    reservation = models.ForeignKey(Reservation, on_delete=models.CASCADE, related_name="handovers", verbose_name=_("reservation"))
+    unit = models.ForeignKey("catalog.Unit", on_delete=models.PROTECT, related_name="handovers", verbose_name=_("unit"))
+    handed_out_at = models.DateTimeField(_("handed out at"), default=timezone.now)
+    handed_out_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("handed out by"),
+    )
+    returned_at = models.DateTimeField(_("returned at"), null=True, blank=True)
+    returned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("taken back by"),
+    )
+    return_condition = models.CharField(_("condition at return"), max_length=20, choices=Condition.choices, blank=True)
+    return_note = models.TextField(_("note at return"), blank=True)
+    returned_late = models.BooleanField(_("returned late"), default=False)
+
+    class Meta:
+        ordering = ["handed_out_at", "id"]
+        verbose_name = _("hand-over")
+        verbose_name_plural = _("hand-overs")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["unit"], condition=models.Q(returned_at__isnull=True), name="one_open_handover_per_unit"
+            ),
+            # A condition exactly when the unit is back.
+            models.CheckConstraint(
+                condition=models.Q(returned_at__isnull=True, return_condition="")
+                | (models.Q(returned_at__isnull=False) & ~models.Q(return_condition="")),
+                name="handover_condition_when_returned",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.unit_id} → {self.reservation_id}"
+
+    @property
+    def is_open(self):
+        return self.returned_at is None
+
+
+class DamageReport(models.Model):
+    """Damage, theft or loss of a unit (or of a loan as a whole), and how staff settled it.
+
+    Kept until settled whatever the retention period (the borrower link of the reservation may go).
+    """
+
+    class Kind(models.TextChoices):
+        DAMAGE = "damage", _("damage")
+        THEFT = "theft", _("theft")
+        LOSS = "loss", _("loss")
+
+    class Source(models.TextChoices):
+        COUNTER = "counter", _("found at the counter")
+        TEACHER = "teacher", _("reported by the teacher")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("open")
+        SETTLED = "settled", _("settled")
+
+    class Resolution(models.TextChoices):
+        REPAIR = "repair", _("repaired")
+        REPLACE = "replace", _("replaced")
+        WRITE_OFF = "write_off", _("written off")
+
+    unit = models.ForeignKey(
+        "catalog.Unit", on_delete=models.PROTECT, null=True, blank=True, related_name="damage_reports",
+        verbose_name=_("unit"),
+    )
+    reservation = models.ForeignKey(
+        Reservation, on_delete=models.SET_NULL, null=True, blank=True, related_name="damage_reports",
+        verbose_name=_("reservation"),
+    )
+    handover = models.ForeignKey(
+        Handover, on_delete=models.SET_NULL, null=True, blank=True, related_name="damage_reports",
+        verbose_name=_("hand-over"),
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    description = models.TextField(_("description"), blank=True)
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("reported by"),
+    )
+    reported_at = models.DateTimeField(_("reported at"), default=timezone.now)
+    source = models.CharField(_("source"), max_length=20, choices=Source.choices)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.OPEN)
+    resolution = models.CharField(_("resolution"), max_length=20, choices=Resolution.choices, blank=True)
+    compensation_amount = models.DecimalField(
+        _("compensation (EUR)"), max_digits=8, decimal_places=2, null=True, blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    settled_at = models.DateTimeField(_("settled at"), null=True, blank=True)
+    settled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("settled by"),
+    )
+
+    class Meta:
+        ordering = ["-reported_at", "-id"]
+        verbose_name = _("damage report")
+        verbose_name_plural = _("damage reports")
+        indexes = [
+            # Yearly statistics count reports per kind and reporting date.
+            models.Index(fields=["kind", "reported_at"], name="damage_report_kind_year"),
+            models.Index(fields=["status", "reported_at"], name="damage_report_status"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(compensation_amount__isnull=True) | models.Q(compensation_amount__gte=0),
+                name="damage_compensation_not_negative",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.reported_at:%d.%m.%Y}"
+
+
+class UnitEvent(models.Model):
+    """The history of a unit: every scan, hand-over, return, status change and damage report."""
+
+    class Action(models.TextChoices):
+        SCANNED = "scanned", _("scanned")
+        HANDED_OUT = "handed_out", _("handed out")
+        RETURNED = "returned", _("taken back")
+        STATUS_CHANGED = "status_changed", _("status changed")
+        DAMAGE_REPORTED = "damage_reported", _("damage reported")
+        DAMAGE_SETTLED = "damage_settled", _("damage report settled")
+
+    unit = models.ForeignKey("catalog.Unit", on_delete=models.CASCADE, related_name="events", verbose_name=_("unit"))
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("by")
+    )
+    action = models.CharField(_("action"), max_length=20, choices=Action.choices)
+    data = models.JSONField(_("details"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = _("unit event")
+        verbose_name_plural = _("unit events")
+        indexes = [models.Index(fields=["unit", "at"], name="unit_event_history")]
 
     def __str__(self):
         return f"{self.get_action_display()} {self.at:%d.%m.%Y %H:%M}"

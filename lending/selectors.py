@@ -2,11 +2,11 @@
 
 import datetime
 
-from django.db.models import Count, Prefetch
+from django.db.models import Count, Prefetch, Q, Sum
 from django.http import Http404
 
 from catalog.selectors import counter_days
-from lending.models import Reservation, ReservationLine, ReservationStatus
+from lending.models import Handover, Reservation, ReservationLine, ReservationStatus, UnitEvent
 from lending.secrets import normalise_booking_code
 
 
@@ -70,3 +70,76 @@ def slots_full(*, location, day):
         .values("pickup_slot").annotate(count=Count("pk")).order_by()
     )
     return {row["pickup_slot"] for row in taken if row["count"] >= location.slot_capacity}
+
+
+# Counter --------------------------------------------------------------------------------------------
+
+
+class HandoverState:
+    """Where a booking stands at the counter; the agenda shows it next to each booking."""
+
+    WAITING = "waiting"
+    PARTLY_HANDED_OUT = "partly_handed_out"
+    HANDED_OUT = "handed_out"
+    PARTLY_RETURNED = "partly_returned"
+    RETURNED = "returned"
+
+
+def unit_open_handover(unit):
+    """The unit's open hand-over (with its reservation) or None: who has it now. One query."""
+    return (
+        Handover.objects.filter(unit=unit, returned_at__isnull=True)
+        .select_related("reservation", "reservation__borrower", "reservation__school")
+        .first()
+    )
+
+
+def _handover_state(*, status, booked, out, back):
+    if status == ReservationStatus.RETURNED:
+        return HandoverState.RETURNED
+    if status == ReservationStatus.CONFIRMED:
+        # Units scanned but the hand-over not confirmed yet: it is in progress at the desk.
+        return HandoverState.PARTLY_HANDED_OUT if out else HandoverState.WAITING
+    if status == ReservationStatus.HANDED_OUT:
+        if back:
+            return HandoverState.PARTLY_RETURNED
+        return HandoverState.PARTLY_HANDED_OUT if out < booked else HandoverState.HANDED_OUT
+    return None
+
+
+def reservations_handover_states(reservations):
+    """{reservation pk: state} for many bookings in two queries, for the counter agenda.
+
+    States: waiting, partly_handed_out (some units out, or fewer than booked), handed_out,
+    partly_returned (some units back, some still out), returned; None for cancelled and
+    not-picked-up bookings.
+    """
+    reservations = list(reservations)
+    ids = [reservation.pk for reservation in reservations]
+    booked = dict(
+        ReservationLine.objects.filter(reservation_id__in=ids).values("reservation_id")
+        .annotate(total=Sum("quantity")).order_by().values_list("reservation_id", "total")
+    )
+    counts = {
+        row["reservation_id"]: row
+        for row in Handover.objects.filter(reservation_id__in=ids).values("reservation_id").annotate(
+            out=Count("pk", filter=Q(returned_at__isnull=True)), back=Count("pk", filter=Q(returned_at__isnull=False))
+        ).order_by()
+    }
+    return {
+        reservation.pk: _handover_state(
+            status=reservation.status, booked=booked.get(reservation.pk, 0),
+            out=counts.get(reservation.pk, {}).get("out", 0), back=counts.get(reservation.pk, {}).get("back", 0),
+        )
+        for reservation in reservations
+    }
+
+
+def reservation_handover_state(reservation):
+    """The counter state of one booking; see `reservations_handover_states`."""
+    return reservations_handover_states([reservation])[reservation.pk]
+
+
+def unit_history(unit):
+    """The unit's events, newest first, with who did them: its page shows this."""
+    return UnitEvent.objects.filter(unit=unit).select_related("actor").order_by("-at", "-id")

@@ -1,8 +1,9 @@
-"""Writes of the lending domain: create, change and cancel reservations.
+"""Writes of the lending domain: reservations, hand-over and take-back at the counter, damage.
 
 Every write that competes for units runs in one transaction that locks, re-checks, then writes:
 first the reservation it changes (if any), then the booked item types in id order, then their
-location row (pickup slots are counted per location). Two bookings never interleave their check
+location row (pickup slots are counted per location), then units in id order, then damage
+reports. Two bookings never interleave their check
 and their write, and every writer takes its locks in that order, so none can deadlock. On
 PostgreSQL the locks are row locks (SELECT … FOR UPDATE); on SQLite the transaction takes the
 database write lock when it begins (settings: transaction_mode IMMEDIATE), which serialises
@@ -11,20 +12,24 @@ writers the same way.
 
 import datetime
 import logging
+from decimal import Decimal, InvalidOperation
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import QualificationGrant
-from catalog.models import ItemType, Location
+from catalog.models import LOANABLE_UNIT_STATUSES, ItemType, Location, Unit, UnitStatus
 from catalog.selectors import closure_on
 from lending.availability import availability
 from lending.exceptions import BookingError
 from lending.models import (
+    DamageReport,
+    Handover,
     Reservation,
     ReservationEvent,
     ReservationLine,
     ReservationStatus,
+    UnitEvent,
 )
 
 logger = logging.getLogger(__name__)
@@ -207,7 +212,8 @@ def reservation_change(*, reservation, actor, pickup_day=None, pickup_slot=None,
         # Creating a booking never waits for a reservation lock, so taking it before the item
         # types cannot deadlock with one.
         reservation = Reservation.objects.select_for_update().get(pk=reservation.pk)
-        if reservation.status != ReservationStatus.CONFIRMED or reservation.pickup_day < today:
+        if (reservation.status != ReservationStatus.CONFIRMED or reservation.pickup_day < today
+                or _has_units_out(reservation)):
             raise BookingError("not_changeable")
         current_lines = {line.item_type_id: line.quantity for line in reservation.lines.all()}
         quantities = current_lines if new_quantities is None else new_quantities
@@ -260,13 +266,17 @@ def reservation_change(*, reservation, actor, pickup_day=None, pickup_slot=None,
 def reservation_cancel(*, reservation, actor):
     """Cancel a confirmed reservation whose pickup day has not passed; its units are free again.
 
-    Raises BookingError("not_cancellable") for any other state. The reservation is kept with
-    status cancelled (calendar feeds keep showing it as cancelled).
+    Raises BookingError("not_cancellable") for any other state, and once the counter has assigned
+    a unit to it (a hand-over in progress): the unit is in the borrower's hands or on the desk. The
+    reservation is kept with status cancelled (calendar feeds keep showing it as cancelled).
     """
     today = timezone.localdate()
     with transaction.atomic():
+        # The same lock the hand-over takes first: a cancel and a scan at the counter queue here,
+        # so either the cancel sees the assigned unit, or the scan sees the cancelled booking.
         reservation = Reservation.objects.select_for_update().get(pk=reservation.pk)
-        if reservation.status != ReservationStatus.CONFIRMED or reservation.pickup_day < today:
+        if (reservation.status != ReservationStatus.CONFIRMED or reservation.pickup_day < today
+                or _has_units_out(reservation)):
             raise BookingError("not_cancellable")
         reservation.status = ReservationStatus.CANCELLED
         reservation.sequence += 1
@@ -277,6 +287,10 @@ def reservation_cancel(*, reservation, actor):
     return reservation
 
 
+def _has_units_out(reservation):
+    return Handover.objects.filter(reservation=reservation, returned_at__isnull=True).exists()
+
+
 def _snapshot(reservation, quantities):
     return {
         "pickup_day": reservation.pickup_day.isoformat(),
@@ -284,3 +298,361 @@ def _snapshot(reservation, quantities):
         "return_day": reservation.return_day.isoformat(),
         "lines": {str(item_type_id): quantity for item_type_id, quantity in sorted(quantities.items())},
     }
+
+
+# Counter: hand-over, take-back, no-shows ---------------------------------------------------------
+#
+# A booking is handed out unit by unit: each scanned unit gets an open Handover row, and
+# confirming the hand-over turns the booking to handed_out. Partial hand-over is allowed: a
+# booking may go out with fewer units than booked (one robot is broken, the teacher needs fewer)
+# and the missing units can still be scanned in later while it is handed out. The availability
+# engine does not look at hand-overs: a booking holds its booked quantity from pickup day to
+# return day (or to today while it is overdue) however many units actually went out or came back
+# early. That is conservative and keeps the engine one simple rule.
+
+HANDOVERABLE_STATUSES = (ReservationStatus.CONFIRMED, ReservationStatus.HANDED_OUT)
+
+
+def _lock_reservation(reservation):
+    return Reservation.objects.select_for_update().get(pk=reservation.pk)
+
+
+def _lock_unit(unit):
+    # Locks the unit row alone (no select_related): joined rows would be locked too, out of order.
+    return Unit.objects.select_for_update().get(pk=unit.pk)
+
+
+def _open_handover(unit_id):
+    return Handover.objects.filter(unit_id=unit_id, returned_at__isnull=True).first()
+
+
+def _set_unit_status(*, unit, status, actor, reason):
+    if unit.status == status:
+        return
+    UnitEvent.objects.create(
+        unit=unit, actor=actor, action=UnitEvent.Action.STATUS_CHANGED,
+        data={"from": unit.status, "to": status, "reason": reason},
+    )
+    unit.status = status
+    unit.save(update_fields=["status"])
+
+
+def handover_assign_unit(*, reservation, unit, actor):
+    """Assign a scanned unit to a booking at the counter (the unit leaves the shelf).
+
+    The booking must be confirmed, or already handed out with units still missing; its pickup
+    day must have come and its return day not passed. Locks the reservation, then the unit.
+
+    Raises BookingError with one of: not_handoverable (cancelled, returned, not picked up, or the
+    return day has passed), not_pickup_day_yet, wrong_item_type (not an item type of the booking),
+    unit_already_assigned (scanned twice into this booking), unit_on_loan (open hand-over in
+    another booking; also what the database constraint says if two counters race past the
+    check), unit_not_available (maintenance, lost or retired), quantity_reached (as many units of
+    that item type out as booked). Nothing is written when it raises.
+
+    Returns the new Handover.
+    """
+    today = timezone.localdate()
+    with transaction.atomic():
+        reservation = _lock_reservation(reservation)
+        if reservation.status not in HANDOVERABLE_STATUSES or reservation.return_day < today:
+            raise BookingError("not_handoverable")
+        if reservation.pickup_day > today:
+            # Before its pickup day the engine does not count the booking as holding its units,
+            # so a unit handed out early could be promised to someone else for those days.
+            raise BookingError("not_pickup_day_yet")
+        booked = {line.item_type_id: line.quantity for line in reservation.lines.all()}
+        unit = _lock_unit(unit)
+        if unit.item_type_id not in booked:
+            raise BookingError("wrong_item_type", item_type=unit.item_type_id)
+        open_handover = _open_handover(unit.pk)
+        if open_handover is not None:
+            if open_handover.reservation_id == reservation.pk:
+                raise BookingError("unit_already_assigned")
+            raise BookingError("unit_on_loan")
+        if unit.status not in LOANABLE_UNIT_STATUSES:
+            raise BookingError("unit_not_available", status=unit.status)
+        out = Handover.objects.filter(
+            reservation=reservation, unit__item_type_id=unit.item_type_id, returned_at__isnull=True
+        ).count()
+        if out >= booked[unit.item_type_id]:
+            raise BookingError("quantity_reached", item_type=unit.item_type_id)
+        try:
+            # The partial unique index is the last word on "one open hand-over per unit"; the
+            # savepoint keeps the outer transaction usable to raise a clean refusal.
+            with transaction.atomic():
+                handover = Handover.objects.create(reservation=reservation, unit=unit, handed_out_by=actor)
+        except IntegrityError:
+            raise BookingError("unit_on_loan") from None
+        UnitEvent.objects.create(
+            unit=unit, actor=actor, action=UnitEvent.Action.HANDED_OUT,
+            data={"reservation": reservation.code, "handover": handover.pk},
+        )
+        ReservationEvent.objects.create(
+            reservation=reservation, actor=actor, action=ReservationEvent.Action.UNIT_ASSIGNED,
+            data={"unit": unit.asset_tag, "item_type": unit.item_type_id},
+        )
+    logger.info("unit %s assigned to reservation %s", unit.asset_tag, reservation.code)
+    return handover
+
+
+def handover_complete(*, reservation, actor):
+    """Confirm the hand-over of a confirmed booking: it becomes handed out.
+
+    At least one unit must be assigned; fewer than booked is allowed (partly handed out) and the
+    event records which units went out and whether that was all that was booked.
+
+    Raises BookingError with one of: not_handoverable (not confirmed), nothing_handed_out.
+    Nothing is written when it raises.
+    """
+    with transaction.atomic():
+        reservation = _lock_reservation(reservation)
+        if reservation.status != ReservationStatus.CONFIRMED:
+            raise BookingError("not_handoverable")
+        handovers = list(
+            Handover.objects.filter(reservation=reservation, returned_at__isnull=True).select_related("unit")
+        )
+        if not handovers:
+            raise BookingError("nothing_handed_out")
+        booked_units = sum(line.quantity for line in reservation.lines.all())
+        reservation.status = ReservationStatus.HANDED_OUT
+        reservation.save(update_fields=["status", "updated_at"])
+        ReservationEvent.objects.create(
+            reservation=reservation, actor=actor, action=ReservationEvent.Action.HANDED_OUT,
+            data={
+                "units": sorted(handover.unit.asset_tag for handover in handovers),
+                "complete": len(handovers) >= booked_units,
+            },
+        )
+    return reservation
+
+
+def takeback_unit(*, unit, actor, condition, note=""):
+    """Take a unit back at the counter, whenever it comes, with its condition.
+
+    Closes the unit's open hand-over (late when today is after the booking's return day). Any
+    condition but complete sends the unit to maintenance (lost: to lost) and opens a damage report
+    from the counter, unless the borrower already reported this loan's unit online. When the last
+    unit of a handed-out booking is back, the booking is returned. Taking back a unit of a booking
+    whose hand-over was not confirmed yet undoes the scan (the Handover row is deleted, the events
+    stay); the booking stays confirmed.
+    Locks the reservation, then the unit's item type (its loanable count may drop), then the unit.
+
+    Raises BookingError with one of: condition_invalid, unit_not_on_loan. Nothing is written when
+    it raises. Returns the closed Handover.
+    """
+    if condition not in Handover.Condition.values:
+        raise BookingError("condition_invalid")
+    today = timezone.localdate()
+    with transaction.atomic():
+        found = _open_handover(unit.pk)
+        if found is None:
+            raise BookingError("unit_not_on_loan")
+        reservation = Reservation.objects.select_for_update().get(pk=found.reservation_id)
+        ItemType.objects.select_for_update().filter(pk=unit.item_type_id).first()
+        unit = _lock_unit(unit)
+        # Re-read under the locks: another counter may have taken the unit back meanwhile.
+        handover = _open_handover(unit.pk)
+        if handover is None or handover.reservation_id != reservation.pk:
+            raise BookingError("unit_not_on_loan")
+        handover.returned_at = timezone.now()
+        handover.returned_by = actor
+        handover.return_condition = condition
+        handover.return_note = note
+        handover.returned_late = today > reservation.return_day
+        # Before the hand-over is confirmed the unit never left the desk: the scan is undone
+        # (the events keep it), so the booking's counter state counts only real returns.
+        undone = reservation.status == ReservationStatus.CONFIRMED
+        if undone:
+            handover.delete()
+            handover.pk = None
+        else:
+            handover.save()
+        UnitEvent.objects.create(
+            unit=unit, actor=actor, action=UnitEvent.Action.RETURNED,
+            data={"reservation": reservation.code, "condition": condition, "late": handover.returned_late,
+                  "note": note, "undone": undone},
+        )
+        ReservationEvent.objects.create(
+            reservation=reservation, actor=actor, action=ReservationEvent.Action.UNIT_RETURNED,
+            data={"unit": unit.asset_tag, "condition": condition, "late": handover.returned_late, "undone": undone},
+        )
+        if condition != Handover.Condition.COMPLETE:
+            lost = condition == Handover.Condition.LOST
+            _set_unit_status(
+                unit=unit, status=UnitStatus.LOST if lost else UnitStatus.MAINTENANCE, actor=actor,
+                reason=condition,
+            )
+            already_reported = not undone and DamageReport.objects.filter(
+                handover=handover, status=DamageReport.Status.OPEN
+            ).exists()
+            if not already_reported:
+                report = DamageReport.objects.create(
+                    unit=unit, reservation=reservation, handover=None if undone else handover,
+                    kind=DamageReport.Kind.LOSS if lost else DamageReport.Kind.DAMAGE,
+                    description=note, reported_by=actor, source=DamageReport.Source.COUNTER,
+                )
+                UnitEvent.objects.create(
+                    unit=unit, actor=actor, action=UnitEvent.Action.DAMAGE_REPORTED,
+                    data={"report": report.pk, "kind": report.kind, "condition": condition},
+                )
+        if reservation.status == ReservationStatus.HANDED_OUT and not _has_units_out(reservation):
+            reservation.status = ReservationStatus.RETURNED
+            reservation.save(update_fields=["status", "updated_at"])
+            ReservationEvent.objects.create(
+                reservation=reservation, actor=actor, action=ReservationEvent.Action.RETURNED,
+                data={"late": reservation.handovers.filter(returned_late=True).exists()},
+            )
+    return handover
+
+
+def reservation_mark_no_show(*, reservation, actor):
+    """Mark a booking as not picked up: confirmed, its pickup day has come, nothing handed out.
+
+    Its units are free again at once (the engine counts only confirmed and handed-out bookings);
+    the sequence goes up so calendar feeds drop the booking.
+
+    Raises BookingError("no_show_not_allowed") otherwise. Nothing is written when it raises.
+    """
+    today = timezone.localdate()
+    with transaction.atomic():
+        reservation = _lock_reservation(reservation)
+        if (reservation.status != ReservationStatus.CONFIRMED or reservation.pickup_day > today
+                or _has_units_out(reservation)):
+            raise BookingError("no_show_not_allowed")
+        reservation.status = ReservationStatus.NO_SHOW
+        reservation.sequence += 1
+        reservation.save(update_fields=["status", "sequence", "updated_at"])
+        ReservationEvent.objects.create(reservation=reservation, actor=actor, action=ReservationEvent.Action.NO_SHOW)
+    return reservation
+
+
+def reservations_mark_no_shows(*, day, actor=None, location=None):
+    """Mark every booking not picked up by the end of `day` (for `close_counter_day`).
+
+    Candidates are confirmed bookings with a pickup day on or before `day` (never after today)
+    and no unit out; a booking with an unconfirmed hand-over in progress is left for staff. Each
+    is marked in its own transaction through `reservation_mark_no_show`, so one that changed
+    meanwhile (handed out at the last minute) is skipped, not failed. Returns the marked ones.
+    """
+    last_pickup_day = min(day, timezone.localdate())
+    candidates = Reservation.objects.filter(
+        status=ReservationStatus.CONFIRMED, pickup_day__lte=last_pickup_day
+    ).exclude(pk__in=Handover.objects.filter(returned_at__isnull=True).values("reservation_id"))
+    if location is not None:
+        candidates = candidates.filter(location=location)
+    marked = []
+    for reservation in candidates.order_by("pk"):
+        try:
+            marked.append(reservation_mark_no_show(reservation=reservation, actor=actor))
+        except BookingError:
+            continue
+    return marked
+
+
+# Damage and loss ----------------------------------------------------------------------------------
+
+
+def damage_report_create(*, reporter, reservation, unit_or_none, kind, description):
+    """Report damage, theft or loss of a loan online.
+
+    Teachers report for their own bookings that are handed out; counter staff may record a report
+    for any handed-out booking (a phone call). With a unit, it must be out on this booking; without
+    one, the report concerns the loan as a whole. The unit's status stays as it is until it is
+    taken back (or taken back as lost).
+
+    Raises BookingError with one of: report_invalid (unknown kind, empty description),
+    not_your_loan. Nothing is written when it raises. Returns the DamageReport.
+    """
+    if kind not in DamageReport.Kind.values or not (description or "").strip():
+        raise BookingError("report_invalid")
+    if reporter is None or not reporter.is_active:
+        raise BookingError("not_your_loan")
+    with transaction.atomic():
+        reservation = _lock_reservation(reservation)
+        is_borrower = reservation.borrower_id == reporter.pk
+        if not (is_borrower or reporter.is_counter_staff) or reservation.status != ReservationStatus.HANDED_OUT:
+            raise BookingError("not_your_loan")
+        handover = None
+        if unit_or_none is not None:
+            handover = Handover.objects.filter(
+                reservation=reservation, unit_id=unit_or_none.pk, returned_at__isnull=True
+            ).select_related("unit").first()
+            if handover is None:
+                raise BookingError("not_your_loan")
+        report = DamageReport.objects.create(
+            unit=handover.unit if handover else None, reservation=reservation, handover=handover, kind=kind,
+            description=description.strip(), reported_by=reporter,
+            source=DamageReport.Source.TEACHER if is_borrower else DamageReport.Source.COUNTER,
+        )
+        ReservationEvent.objects.create(
+            reservation=reservation, actor=reporter, action=ReservationEvent.Action.DAMAGE_REPORTED,
+            data={"report": report.pk, "kind": kind, "unit": handover.unit.asset_tag if handover else None},
+        )
+        if handover is not None:
+            UnitEvent.objects.create(
+                unit=handover.unit, actor=reporter, action=UnitEvent.Action.DAMAGE_REPORTED,
+                data={"report": report.pk, "kind": kind, "reservation": reservation.code},
+            )
+    return report
+
+
+COMPENSATION_LIMIT = Decimal("999999.99")  # what the column (8 digits, 2 decimals) holds
+
+
+def _compensation(amount):
+    if amount is None:
+        return None
+    try:
+        amount = Decimal(str(amount)) if not isinstance(amount, Decimal) else amount
+        if not amount.is_finite() or amount < 0 or amount > COMPENSATION_LIMIT:
+            raise BookingError("resolution_invalid")
+        return amount.quantize(Decimal("0.01"))
+    except InvalidOperation:
+        raise BookingError("resolution_invalid") from None
+
+
+def damage_report_settle(*, report, actor, resolution, compensation_amount=None):
+    """Settle a damage report: repaired, replaced or written off, with a compensation amount
+    where the borrower is liable.
+
+    The unit follows the resolution: repaired or replaced (the replacement carries the label on)
+    it is available again; written off it is retired (a lost unit stays lost). The unit must be
+    back first: a unit lost or stolen on loan is taken back as lost. Locks the unit's item type,
+    then the unit, then the report.
+
+    Raises BookingError with one of: resolution_invalid (unknown resolution, negative or
+    oversized amount), report_settled, unit_on_loan. Nothing is written when it raises.
+    """
+    if resolution not in DamageReport.Resolution.values:
+        raise BookingError("resolution_invalid")
+    amount = _compensation(compensation_amount)
+    with transaction.atomic():
+        unit = None
+        if report.unit_id is not None:  # never changes once written, so safe to read unlocked
+            unit_row = Unit.objects.only("item_type_id").get(pk=report.unit_id)
+            ItemType.objects.select_for_update().filter(pk=unit_row.item_type_id).first()
+            unit = _lock_unit(unit_row)
+        report = DamageReport.objects.select_for_update().get(pk=report.pk)
+        if report.status != DamageReport.Status.OPEN:
+            raise BookingError("report_settled")
+        if unit is not None:
+            if _open_handover(unit.pk) is not None:
+                raise BookingError("unit_on_loan")
+            if resolution == DamageReport.Resolution.WRITE_OFF:
+                if unit.status != UnitStatus.LOST:
+                    _set_unit_status(unit=unit, status=UnitStatus.RETIRED, actor=actor, reason=resolution)
+            elif unit.status in (UnitStatus.MAINTENANCE, UnitStatus.LOST):
+                _set_unit_status(unit=unit, status=UnitStatus.AVAILABLE, actor=actor, reason=resolution)
+            UnitEvent.objects.create(
+                unit=unit, actor=actor, action=UnitEvent.Action.DAMAGE_SETTLED,
+                data={"report": report.pk, "resolution": resolution,
+                      "compensation_amount": str(amount) if amount is not None else None},
+            )
+        report.status = DamageReport.Status.SETTLED
+        report.resolution = resolution
+        report.compensation_amount = amount
+        report.settled_at = timezone.now()
+        report.settled_by = actor
+        report.save()
+    return report

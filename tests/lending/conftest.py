@@ -36,3 +36,20 @@ def written():
         list(ReservationLine.objects.order_by("pk").values_list("pk", "reservation_id", "item_type_id", "quantity")),
         ReservationEvent.objects.count(),
     )
+
+
+def counter_written():
+    """What the counter and damage services write: hand-overs, events, reports, unit and booking states."""
+    from catalog.models import Unit
+    from lending.models import DamageReport, Handover, UnitEvent
+
+    return (
+        list(Handover.objects.order_by("pk").values_list(
+            "pk", "unit_id", "reservation_id", "returned_at", "return_condition", "returned_late"
+        )),
+        UnitEvent.objects.count(),
+        ReservationEvent.objects.count(),
+        list(DamageReport.objects.order_by("pk").values_list("pk", "status", "resolution", "compensation_amount")),
+        list(Unit.objects.order_by("pk").values_list("pk", "status")),
+        list(Reservation.objects.order_by("pk").values_list("pk", "status", "sequence")),
+    )
