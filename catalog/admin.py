@@ -1,13 +1,17 @@
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.db import models
 from django.db.models import Count, Q
+from django.http import HttpResponse
+from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from catalog.exceptions import CatalogError
-from catalog.forms import ItemTypeAdminForm
+from catalog.forms import ItemTypeAdminForm, LabelSheetForm
+from catalog.labels import label_base_url, label_sheet_pdf
 from catalog.models import ISO_WEEKDAYS, LOANABLE_UNIT_STATUSES, Category, Closure, ItemType, Location, Unit
 from catalog.services import closures_import_holidays
 
@@ -114,3 +118,44 @@ class UnitAdmin(admin.ModelAdmin):
     search_fields = ("asset_tag", "serial_number", "item_type__name", "notes")
     list_select_related = ("item_type",)
     autocomplete_fields = ("item_type",)
+    actions = ("print_labels",)
+
+    # Which form field a refusal of the label service belongs to; others go above the form.
+    LABEL_ERROR_FIELDS = {"label_format_unknown": "label_format", "label_start_invalid": "start_position"}
+
+    @admin.action(description=_("Print labels (PDF)"), permissions=["view"])
+    def print_labels(self, request, queryset):
+        """Ask for the sheet format and the first free label, then answer with the PDF.
+
+        The form posts back to the change list with the same selection, as Django's own
+        "delete selected" confirmation does, so filters and "select all" keep working.
+        """
+        form = LabelSheetForm(request.POST if "print" in request.POST else None)
+        if form.is_valid():
+            try:
+                pdf = label_sheet_pdf(
+                    units=queryset.select_related("item_type").order_by("asset_tag"),
+                    label_format=form.cleaned_data["label_format"],
+                    start_position=form.cleaned_data["start_position"],
+                    base_url=label_base_url(request=request),
+                )
+            except CatalogError as error:
+                form.add_error(
+                    self.LABEL_ERROR_FIELDS.get(error.code), forms.ValidationError(error.message, code=error.code)
+                )
+            else:
+                response = HttpResponse(pdf, content_type="application/pdf")
+                filename = f"labels-{timezone.localdate().isoformat()}.pdf"
+                response["Content-Disposition"] = f'attachment; filename="{filename}"'
+                return response
+        return TemplateResponse(request, "admin/catalog/unit/labels.html", {
+            **self.admin_site.each_context(request),
+            "title": _("Print labels"),
+            "opts": self.model._meta,
+            "form": form,
+            "unit_count": queryset.count(),
+            "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
+            "select_across": request.POST.get("select_across", "0"),
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "media": self.media + form.media,
+        })

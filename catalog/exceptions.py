@@ -5,6 +5,9 @@ from django.utils.translation import gettext_lazy as _
 CATALOG_ERRORS = {
     "unknown_state": _("Unknown German state %(state)s. Use one of: %(choices)s."),
     "year_out_of_range": _("The year must be between %(first)s and %(last)s."),
+    "label_format_unknown": _("Unknown label format %(label_format)s. Use one of: %(choices)s."),
+    "label_start_invalid": _("The start position must be between 1 and %(last)s on this label sheet."),
+    "no_units": _("Choose at least one unit to print labels for."),
 }
 
 

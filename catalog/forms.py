@@ -3,7 +3,9 @@
 from django import forms
 from django.contrib.admin.widgets import AdminFileWidget
 from django.core.files.uploadedfile import UploadedFile
+from django.utils.translation import gettext_lazy as _
 
+from catalog.labels import DEFAULT_LABEL_FORMAT, LABEL_FORMATS
 from catalog.models import ItemType
 from catalog.pictures import picture_clean
 
@@ -28,3 +30,18 @@ class ItemTypeAdminForm(forms.ModelForm):
         if isinstance(picture, UploadedFile):
             return picture_clean(picture)
         return picture
+
+
+class LabelSheetForm(forms.Form):
+    """Format and first free label for printing label sheets; the service checks the range."""
+
+    label_format = forms.ChoiceField(label=_("Label sheet"))
+    start_position = forms.IntegerField(
+        label=_("Start at label"), min_value=1, initial=1,
+        help_text=_("The first free label on the first sheet, counted left to right, top to bottom."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["label_format"].choices = [(key, layout.name) for key, layout in LABEL_FORMATS.items()]
+        self.fields["label_format"].initial = DEFAULT_LABEL_FORMAT
