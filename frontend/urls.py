@@ -16,5 +16,6 @@ urlpatterns = [
     path("buchungen/<str:code>/aendern/", views.booking_change, name="booking_change"),
     path("buchungen/<str:code>/stornieren/", views.booking_cancel, name="booking_cancel"),
     path("r/<str:code>", views.booking_scan, name="booking_scan"),
+    path("u/<str:asset_tag>", views.unit_scan, name="unit_scan"),
     path("media/<path:path>", views.media, name="media"),
 ]

@@ -19,14 +19,21 @@ from django.utils.dates import WEEKDAYS, WEEKDAYS_ABBR
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from catalog.models import ItemType
+from catalog.models import ItemType, Unit
 from catalog.selectors import counter_days, item_types_visible
 from frontend.basket import Basket
 from frontend.forms import AddToBasketForm, BookingChangeForm, BookingForm, CatalogueFilterForm
 from lending.availability import availability
 from lending.exceptions import BookingError
 from lending.models import ReservationStatus
-from lending.selectors import bookable_days, reservation_get_for_user, reservations_of_borrower, slots_full
+from lending.selectors import (
+    bookable_days,
+    reservation_get_for_user,
+    reservations_of_borrower,
+    slots_full,
+    unit_history,
+    unit_open_handover,
+)
 from lending.services import reservation_cancel, reservation_change, reservation_create
 
 
@@ -397,3 +404,18 @@ def media(request, path):
     response = FileResponse(full_path.open("rb"), content_type=content_type)
     response["Cache-Control"] = "public, max-age=86400"
     return response
+
+
+# Unit labels -------------------------------------------------------------------------------------
+
+
+@require_GET
+def unit_scan(request, asset_tag):
+    """Where a unit's QR label points. Counter staff see the unit, its loan and its history;
+    anyone else (a teacher's phone camera) is sent to the item's public page."""
+    unit = get_object_or_404(Unit.objects.select_related("item_type", "item_type__location"), asset_tag=asset_tag)
+    if not (request.user.is_authenticated and request.user.is_counter_staff):
+        return redirect("frontend:item_detail", slug=unit.item_type.slug)
+    return render(request, "frontend/unit_detail.html", {
+        "unit": unit, "open_handover": unit_open_handover(unit), "history": unit_history(unit)[:100],
+    })
