@@ -140,7 +140,7 @@ def label_sheet_pdf(*, units, label_format, start_position=1, base_url):
         lambda name, width, max_lines: _wrap(name, NAME_FONT, layout.name_font_size, width, max_lines)
     )
     position = start_position
-    for index, unit in enumerate(units):
+    for unit in units:
         if position > layout.labels_per_sheet:
             canvas.showPage()
             position = 1

@@ -5,7 +5,10 @@ import zoneinfo
 
 import pytest
 
+from lending.exceptions import BookingError
 from lending.models import Reservation, ReservationEvent, ReservationLine
+from lending.services import handover_assign_unit, handover_complete
+from tests import factories
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 # Monday 1 March 2027, 10:00 in Berlin: the counter days of this week are tomorrow and the day after.
@@ -53,3 +56,29 @@ def counter_written():
         list(Unit.objects.order_by("pk").values_list("pk", "status")),
         list(Reservation.objects.order_by("pk").values_list("pk", "status", "sequence")),
     )
+
+
+@pytest.fixture
+def units(item_type):
+    return list(item_type.units.order_by("pk"))
+
+
+@pytest.fixture
+def loan(location, school_a, teacher_a, item_type, units, clerk):
+    """Teacher A has two VR cases out since Tuesday, due back next Wednesday."""
+    reservation = factories.make_reservation(
+        location=location, school=school_a, borrower=teacher_a, lines={item_type: 2},
+        pickup_day=TUESDAY, return_day=NEXT_WEDNESDAY,
+    )
+    for unit in units[:2]:
+        handover_assign_unit(reservation=reservation, unit=unit, actor=clerk)
+    return handover_complete(reservation=reservation, actor=clerk)
+
+
+def refused_at_counter(call, **arguments):
+    """Call a counter service that must refuse; return its code and check nothing was written."""
+    before = counter_written()
+    with pytest.raises(BookingError) as excinfo:
+        call(**arguments)
+    assert counter_written() == before
+    return excinfo.value.code

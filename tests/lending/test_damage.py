@@ -5,17 +5,13 @@ from decimal import Decimal
 import pytest
 
 from catalog.models import UnitStatus
-from lending.exceptions import BookingError
 from lending.models import DamageReport, Reservation, ReservationEvent, ReservationStatus, UnitEvent
 from lending.services import (
     damage_report_create,
     damage_report_settle,
-    handover_assign_unit,
-    handover_complete,
     takeback_unit,
 )
-from tests import factories
-from tests.lending.conftest import NEXT_WEDNESDAY, TUESDAY, counter_written, travel_to
+from tests.lending.conftest import TUESDAY, refused_at_counter, travel_to
 
 
 @pytest.fixture(autouse=True)
@@ -23,29 +19,7 @@ def tuesday(time_machine):
     travel_to(time_machine, TUESDAY)
 
 
-@pytest.fixture
-def units(item_type):
-    return list(item_type.units.order_by("pk"))
-
-
-@pytest.fixture
-def loan(location, school_a, teacher_a, item_type, units, clerk):
-    """Teacher A has two VR cases out, due back next Wednesday."""
-    reservation = factories.make_reservation(
-        location=location, school=school_a, borrower=teacher_a, lines={item_type: 2},
-        pickup_day=TUESDAY, return_day=NEXT_WEDNESDAY,
-    )
-    for unit in units[:2]:
-        handover_assign_unit(reservation=reservation, unit=unit, actor=clerk)
-    return handover_complete(reservation=reservation, actor=clerk)
-
-
-def refused(call, **arguments):
-    before = counter_written()
-    with pytest.raises(BookingError) as excinfo:
-        call(**arguments)
-    assert counter_written() == before
-    return excinfo.value.code
+refused = refused_at_counter
 
 
 # Reporting ------------------------------------------------------------------------------------------

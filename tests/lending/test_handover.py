@@ -8,7 +8,6 @@ from django.db import IntegrityError, transaction
 from catalog.models import UnitStatus
 from lending import services
 from lending.availability import availability
-from lending.exceptions import BookingError
 from lending.models import Handover, Reservation, ReservationEvent, ReservationStatus, UnitEvent
 from lending.selectors import reservation_handover_state, reservations_handover_states
 from lending.services import (
@@ -20,7 +19,7 @@ from lending.services import (
     reservations_mark_no_shows,
 )
 from tests import factories
-from tests.lending.conftest import NEXT_TUESDAY, NEXT_WEDNESDAY, TUESDAY, WEDNESDAY, counter_written, travel_to
+from tests.lending.conftest import NEXT_TUESDAY, NEXT_WEDNESDAY, TUESDAY, WEDNESDAY, refused_at_counter, travel_to
 
 
 @pytest.fixture(autouse=True)
@@ -55,12 +54,7 @@ def units_of(item_type):
     return list(item_type.units.order_by("pk"))
 
 
-def refused(call, **arguments):
-    before = counter_written()
-    with pytest.raises(BookingError) as excinfo:
-        call(**arguments)
-    assert counter_written() == before
-    return excinfo.value.code
+refused = refused_at_counter
 
 
 # Assigning units ----------------------------------------------------------------------------------

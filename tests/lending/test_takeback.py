@@ -6,7 +6,6 @@ import pytest
 
 from catalog.models import UnitStatus
 from lending.availability import availability
-from lending.exceptions import BookingError
 from lending.models import DamageReport, Handover, ReservationEvent, ReservationStatus, UnitEvent
 from lending.selectors import reservation_handover_state, unit_history, unit_open_handover
 from lending.services import (
@@ -16,7 +15,7 @@ from lending.services import (
     takeback_unit,
 )
 from tests import factories
-from tests.lending.conftest import NEXT_TUESDAY, NEXT_WEDNESDAY, TUESDAY, WEDNESDAY, counter_written, travel_to
+from tests.lending.conftest import NEXT_TUESDAY, NEXT_WEDNESDAY, TUESDAY, WEDNESDAY, refused_at_counter, travel_to
 
 
 @pytest.fixture(autouse=True)
@@ -24,29 +23,7 @@ def tuesday(time_machine):
     travel_to(time_machine, TUESDAY)
 
 
-@pytest.fixture
-def units(item_type):
-    return list(item_type.units.order_by("pk"))
-
-
-@pytest.fixture
-def loan(location, school_a, teacher_a, item_type, units, clerk):
-    """Teacher A has two VR cases out since today, due back next Wednesday."""
-    reservation = factories.make_reservation(
-        location=location, school=school_a, borrower=teacher_a, lines={item_type: 2},
-        pickup_day=TUESDAY, return_day=NEXT_WEDNESDAY,
-    )
-    for unit in units[:2]:
-        handover_assign_unit(reservation=reservation, unit=unit, actor=clerk)
-    return handover_complete(reservation=reservation, actor=clerk)
-
-
-def refused(call, **arguments):
-    before = counter_written()
-    with pytest.raises(BookingError) as excinfo:
-        call(**arguments)
-    assert counter_written() == before
-    return excinfo.value.code
+refused = refused_at_counter
 
 
 def test_taking_back_one_unit_complete_leaves_the_booking_partly_returned(loan, units, clerk):
