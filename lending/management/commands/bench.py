@@ -39,6 +39,7 @@ from django.utils import timezone
 
 from accounts.models import Qualification, QualificationGrant, Role, School, SchoolType, User
 from catalog.exceptions import CatalogError
+from catalog.labels import label_sheet_pdf
 from catalog.models import Category, Closure, ItemType, Location, Unit, UnitStatus
 from catalog.selectors import counter_days
 from catalog.services import closures_import_holidays
@@ -52,6 +53,7 @@ BENCH_LOCATION_SLUG = "bench"
 MARKER_PREFIX = "Benchmark dataset: "
 ONE_DAY = datetime.timedelta(days=1)
 BATCH = 5000
+LABELS = 1000  # the label sheet measured: issue target under 3 s
 PAST_DAYS = 730  # reservations start about two years back …
 FUTURE_DAYS = 180  # … and reach as far ahead as an item type lets anyone book (max_advance_days)
 FUTURE_SHARE = 0.08  # of all reservations lie ahead; they thin out the further ahead they are
@@ -561,7 +563,21 @@ class Command(BaseCommand):
             # Leave the data as it was, so the next run measures the same thing.
             Reservation.objects.filter(pk__in=made).delete()
             Session.objects.all().delete()
+        results.append(self._measure_labels(repeat=min(repeat, 5)))
         return results
+
+    def _measure_labels(self, *, repeat):
+        """A sheet of 1,000 QR labels (3 x 8 on A4), the units read from the database each time."""
+        times, counts = [], []
+        for _ in range(repeat):
+            with CaptureQueriesContext(connection) as queries:
+                started = time.perf_counter()
+                units = list(Unit.objects.select_related("item_type").order_by("pk")[:LABELS])
+                pdf = label_sheet_pdf(units=units, label_format="3x8", base_url="https://verleih.example.de")
+                times.append((time.perf_counter() - started) * 1000)
+            counts.append(len(queries.captured_queries))
+        failures = 0 if pdf.startswith(b"%PDF") and len(units) == LABELS else 1
+        return self._summary(f"label sheet PDF, {LABELS} labels", times, counts, failures)
 
     def _booking_plans(self, *, count, location, item_types, open_days, today):
         """(item type, pickup day, slot, return day) that should all succeed, none sharing a slot.
