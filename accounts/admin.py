@@ -17,12 +17,12 @@ class QualificationGrantInline(admin.TabularInline):
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
-    fieldsets = DjangoUserAdmin.fieldsets + ((_("Media centre"), {"fields": ("role", "schools")}),)
-    add_fieldsets = DjangoUserAdmin.add_fieldsets + ((_("Media centre"), {"fields": ("role", "schools")}),)
+    fieldsets = DjangoUserAdmin.fieldsets + ((_("Media centre"), {"fields": ("role", "schools", "locations")}),)
+    add_fieldsets = DjangoUserAdmin.add_fieldsets + ((_("Media centre"), {"fields": ("role", "schools", "locations")}),)
     list_display = ("username", "first_name", "last_name", "email", "role", "is_active", "is_staff", "last_login")
     list_filter = ("role", "is_active", "is_staff", "is_superuser", "schools__school_type", "qualifications")
     search_fields = ("username", "first_name", "last_name", "email", "schools__name", "schools__number")
-    filter_horizontal = ("groups", "user_permissions", "schools")
+    filter_horizontal = ("groups", "user_permissions", "schools", "locations")
     inlines = (QualificationGrantInline,)
 
     def save_formset(self, request, form, formset, change):

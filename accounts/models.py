@@ -60,6 +60,11 @@ class User(AbstractUser):
         Qualification, through="QualificationGrant", through_fields=("user", "qualification"),
         blank=True, related_name="holders", verbose_name=_("qualifications"),
     )
+    # The counters a staff member works at; administrators work at every counter.
+    locations = models.ManyToManyField(
+        "catalog.Location", blank=True, related_name="staff", verbose_name=_("counters"),
+        help_text=_("Counter staff see and work only at these counters; administrators at all."),
+    )
 
     class Meta:
         verbose_name = _("user")
@@ -72,6 +77,12 @@ class User(AbstractUser):
     @property
     def is_counter_staff(self):
         return self.role in (Role.STAFF, Role.ADMIN)
+
+    def works_at(self, location):
+        """Whether this user may run the counter of `location`."""
+        if self.role == Role.ADMIN:
+            return True
+        return self.role == Role.STAFF and self.locations.filter(pk=location.pk).exists()
 
     def __str__(self):
         full_name = self.get_full_name()

@@ -98,6 +98,8 @@ class ReservationEvent(models.Model):
         UNIT_ASSIGNED = "unit_assigned", _("unit assigned")
         UNIT_RETURNED = "unit_returned", _("unit taken back")
         DAMAGE_REPORTED = "damage_reported", _("damage reported")
+        SCANNED = "scanned", _("scanned at the counter")
+        EXTENDED = "extended", _("loan extended")
 
     reservation = models.ForeignKey(Reservation, on_delete=models.CASCADE, related_name="events", verbose_name=_("reservation"))
     at = models.DateTimeField(_("at"), auto_now_add=True)

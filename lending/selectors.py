@@ -3,9 +3,12 @@
 import datetime
 
 from django.db.models import Count, Prefetch, Q, Sum
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
+from catalog.models import Location
 from catalog.selectors import counter_days
+from accounts.models import Role
 from lending.models import Handover, Reservation, ReservationLine, ReservationStatus, UnitEvent
 from lending.secrets import normalise_booking_code
 
@@ -16,13 +19,35 @@ def _with_lines(reservations):
     )
 
 
+def staff_locations(user):
+    """The counters `user` works at: all for administrators, their own for staff, none otherwise."""
+    if not user.is_authenticated or not user.is_counter_staff:
+        return Location.objects.none()
+    if user.role == Role.ADMIN:
+        return Location.objects.all()
+    return user.locations.all()
+
+
+def counter_location_get(*, user, slug):
+    """The location whose counter `user` opens: 404 for an unknown one, 403 if they do not work there."""
+    location = Location.objects.filter(slug=slug).first()
+    if location is None:
+        raise Http404
+    if not user.is_authenticated or not user.works_at(location):
+        raise PermissionDenied
+    return location
+
+
 def reservation_get_for_user(*, user, code):
-    """The reservation with this code if `user` may see it (its borrower, or counter staff); else 404."""
+    """The reservation with this code if `user` may see it (its borrower, or staff of its
+    counter); else 404."""
     code = normalise_booking_code(code or "")
     if not user.is_authenticated or not code:
         raise Http404
     reservations = _with_lines(Reservation.objects.filter(code=code))
-    if not user.is_counter_staff:
+    if user.is_counter_staff:
+        reservations = reservations.filter(Q(borrower=user) | Q(location__in=staff_locations(user)))
+    else:
         reservations = reservations.filter(borrower=user)
     reservation = reservations.first()
     if reservation is None:

@@ -1,7 +1,7 @@
 """Personas shared by every test.
 
 - teacher_a teaches at school_a, teacher_b at school_b: each sees only their own bookings.
-- clerk is counter staff, admin_user administers; stranger is signed in but has no school.
+- clerk is counter staff at location, admin_user administers; stranger is signed in but has no school.
 - location is the media centre's counter, Tuesday and Wednesday 9–16, 30-minute slots of 4.
 """
 
@@ -37,8 +37,10 @@ def teacher_b(school_b):
 
 
 @pytest.fixture
-def clerk(db):
-    return factories.make_user(username="clara", role=Role.STAFF)
+def clerk(location):
+    clerk = factories.make_user(username="clara", role=Role.STAFF)
+    clerk.locations.add(location)
+    return clerk
 
 
 @pytest.fixture

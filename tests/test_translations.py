@@ -20,7 +20,7 @@ PO_FILE = LOCALE / "de" / "LC_MESSAGES" / "django.po"
 
 
 def _untranslated(po):
-    return [entry.msgid for entry in po if entry.obsolete is False and (not entry.translated() or "fuzzy" in entry.flags)]
+    return [entry.msgid for entry in po if not entry.obsolete and (not entry.translated() or "fuzzy" in entry.flags)]
 
 
 def test_the_committed_german_catalogue_is_complete_and_compiled():

@@ -409,6 +409,7 @@ class DemoLoader:
             )
             users.append(user)
         users[0].schools.set([schools[number] for number in TEACHER_SCHOOLS])
+        users[1].locations.set([self.location])
         return users
 
     def _create_catalogue(self, qualifications):
