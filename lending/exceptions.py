@@ -39,6 +39,16 @@ BOOKING_ERRORS = {
         _("Only a confirmed booking whose pickup day has come and of which nothing was handed out can be marked as not picked up."),
         409,
     ),
+    # The scan field at the counter
+    "scan_empty": (_("Scan a booking's QR code or a unit's label, or type its code."), 400),
+    "scan_too_long": (_("That is far too long for a booking code or a label. Scan again."), 400),
+    "scan_malformed": (_("That is neither a booking code nor a label of ours. Scan again."), 400),
+    "scan_foreign_url": (_("That link leads to another website, not to a booking or label of ours."), 400),
+    "scan_unknown": (_("No booking and no unit has this code."), 404),
+    "scan_other_location": (_("This booking or unit belongs to another counter."), 409),
+    # Walk-in bookings and extensions at the counter
+    "override_not_allowed": (_("Only counter staff may override booking rules."), 403),
+    "not_extendable": (_("Only a booking that is confirmed or handed out can be extended, and only to a later return day."), 409),
     # Damage and loss
     "not_your_loan": (_("You can only report damage for your own loans that are handed out."), 403),
     "report_invalid": (_("Choose what happened and describe it."), 400),

@@ -1,15 +1,18 @@
 """Reads of the lending domain. Object access goes through here: what a user may not see is 404."""
 
 import datetime
+from dataclasses import dataclass
 
 from django.db.models import Count, Prefetch, Q, Sum
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
-from catalog.models import Location
+from catalog.models import Location, Unit
 from catalog.selectors import counter_days
 from accounts.models import Role
 from lending.models import Handover, Reservation, ReservationLine, ReservationStatus, UnitEvent
+from lending.exceptions import BookingError
+from lending.scanning import BOOKING, UNIT
 from lending.secrets import normalise_booking_code
 
 
@@ -160,9 +163,60 @@ def reservations_handover_states(reservations):
     }
 
 
+@dataclass
+class Agenda:
+    """A counter day as the counter page shows it."""
+
+    day: datetime.date
+    pickups_by_slot: list  # [(slot start time, [Reservation, ...]), ...] in slot order
+    returns: list  # due back that day (handed out, or already returned)
+    overdue: list  # handed out and due before that day (only on today's agenda)
+
+    @property
+    def is_empty(self):
+        return not (self.pickups_by_slot or self.returns or self.overdue)
+
+
+def counter_agenda(*, location, day, today):
+    """Pickups by slot, returns due and overdue loans of one counter day, each with its counter
+    state as `.counter_state`. At most eight queries (each list with its lines, and the states),
+    whatever the number of bookings."""
+    base = _with_lines(Reservation.objects.filter(location=location)).select_related("borrower")
+    pickups = list(base.filter(pickup_day=day).exclude(status=ReservationStatus.CANCELLED).order_by("pickup_slot", "id"))
+    returns = list(base.filter(
+        return_day=day, status__in=(ReservationStatus.HANDED_OUT, ReservationStatus.RETURNED)
+    ).order_by("borrower__last_name", "id"))
+    overdue = []
+    if day == today:
+        overdue = list(base.filter(status=ReservationStatus.HANDED_OUT, return_day__lt=day).order_by("return_day", "id"))
+    everything = {reservation.pk: reservation for reservation in pickups + returns + overdue}
+    states = reservations_handover_states(everything.values())
+    for reservation in pickups + returns + overdue:
+        reservation.counter_state = states[reservation.pk]
+    slots = {}
+    for reservation in pickups:
+        slots.setdefault(reservation.pickup_slot, []).append(reservation)
+    return Agenda(day=day, pickups_by_slot=list(slots.items()), returns=returns, overdue=overdue)
+
+
 def reservation_handover_state(reservation):
     """The counter state of one booking; see `reservations_handover_states`."""
     return reservations_handover_states([reservation])[reservation.pk]
+
+
+def scan_lookup(*, kind, value):
+    """The Reservation or Unit a parsed scan names (see lending.scanning); a bare code is tried as
+    an asset tag first, then as a booking code. Raises BookingError("scan_unknown")."""
+    if kind in (UNIT, "code"):
+        unit = Unit.objects.select_related("item_type").filter(asset_tag=value).first()
+        if unit is not None:
+            return unit
+    if kind in (BOOKING, "code"):
+        code = normalise_booking_code(value)
+        reservation = _with_lines(Reservation.objects.filter(code=code).select_related("borrower")).first() if code else None
+        if reservation is not None:
+            return reservation
+    raise BookingError("scan_unknown")
 
 
 def unit_history(unit):

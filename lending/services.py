@@ -22,6 +22,8 @@ from catalog.models import LOANABLE_UNIT_STATUSES, ItemType, Location, Unit, Uni
 from catalog.selectors import closure_on
 from lending.availability import availability
 from lending.exceptions import BookingError
+from lending.scanning import scan_parse
+from lending.selectors import scan_lookup
 from lending.models import (
     DamageReport,
     Handover,
@@ -89,13 +91,25 @@ def _check_day_is_open(*, location, day):
         raise BookingError("closed", day=day.isoformat(), reason=closure.reason)
 
 
+# The rules counter staff may set aside for a walk-in booking; each time one is, it is logged.
+OVERRIDABLE_RULES = ("too_soon", "slot_full")
+
+
 def _check_rules(*, location, item_types, borrower, pickup_day, pickup_slot, return_day, today,
                  checked_item_types=None, lead_time_item_types=None, check_pickup_day=True,
-                 check_return_day=True, check_slot=True, exclude_reservation_id=None):
+                 check_return_day=True, check_slot=True, exclude_reservation_id=None, overrides=()):
     """The booking rules. A change passes only what it changes: `checked_item_types` (default
     all) get the item rules (pause, qualification, loan length), `lead_time_item_types` (default
     all) the lead time and advance limit, and the pickup or return day is checked for being an
-    open counter day only when it is new."""
+    open counter day only when it is new. Rules named in `overrides` (see OVERRIDABLE_RULES) do
+    not refuse; returns the codes of those that would have."""
+    overridden = []
+
+    def refuse(code):
+        if code not in overrides:
+            raise BookingError(code)
+        overridden.append(code)
+
     checked = item_types if checked_item_types is None else checked_item_types
     lead_time_checked = item_types if lead_time_item_types is None else lead_time_item_types
     for item_type in checked:
@@ -120,8 +134,10 @@ def _check_rules(*, location, item_types, borrower, pickup_day, pickup_slot, ret
         raise BookingError("slot_invalid")
     if lead_time_checked:
         lead_days = (pickup_day - today).days
-        if lead_days < max(item_type.min_lead_days for item_type in lead_time_checked) or lead_days < 0:
+        if lead_days < 0:
             raise BookingError("too_soon")
+        if lead_days < max(item_type.min_lead_days for item_type in lead_time_checked):
+            refuse("too_soon")
         if lead_days > min(item_type.max_advance_days for item_type in lead_time_checked):
             raise BookingError("too_far_ahead")
     if checked and (return_day - pickup_day).days > min(item_type.max_loan_days for item_type in checked):
@@ -134,7 +150,8 @@ def _check_rules(*, location, item_types, borrower, pickup_day, pickup_slot, ret
         if exclude_reservation_id is not None:
             taken = taken.exclude(pk=exclude_reservation_id)
         if taken.count() >= location.slot_capacity:
-            raise BookingError("slot_full")
+            refuse("slot_full")
+    return overridden
 
 
 def _check_units(*, item_types, quantities, pickup_day, return_day, today, exclude_reservation_id=None):
@@ -150,7 +167,8 @@ def _check_units(*, item_types, quantities, pickup_day, return_day, today, exclu
             raise BookingError("not_enough_units", item_type=item_type.pk)
 
 
-def reservation_create(*, borrower, school, pickup_day, pickup_slot, return_day, lines, note="", actor=None):
+def reservation_create(*, borrower, school, pickup_day, pickup_slot, return_day, lines, note="", actor=None,
+                       overrides=()):
     """Book one or more item types for one borrower, from a pickup day and slot to a return day.
 
     Arguments:
@@ -158,12 +176,18 @@ def reservation_create(*, borrower, school, pickup_day, pickup_slot, return_day,
         pickup_day, pickup_slot, return_day: counter days and a slot start time of the location.
         lines: {item_type or id: quantity}; all item types must belong to one location.
         note: free text from the borrower; actor: who books (defaults to the borrower).
+        overrides: rules counter staff set aside for this booking (OVERRIDABLE_RULES: the lead
+            time and the slot capacity); each one that would have refused is logged as an
+            override event with the staff member.
 
-    Raises BookingError with one of: not_a_teacher, unknown_school, quantity_invalid,
+    Raises BookingError with one of: override_not_allowed, not_a_teacher, unknown_school, quantity_invalid,
     mixed_locations, item_paused, qualification_missing, return_before_pickup, not_a_counter_day,
     closed, slot_invalid, too_soon, too_far_ahead, too_long, slot_full, not_enough_units.
     Nothing is written when it raises.
     """
+    overrides = set(overrides)
+    if overrides and (actor is None or not actor.is_counter_staff or not overrides <= set(OVERRIDABLE_RULES)):
+        raise BookingError("override_not_allowed")
     _check_borrower(borrower=borrower, school=school)
     quantities = _normalise_lines(lines)
     if return_day < pickup_day:
@@ -171,9 +195,11 @@ def reservation_create(*, borrower, school, pickup_day, pickup_slot, return_day,
     today = timezone.localdate()
     with transaction.atomic():
         location, item_types = _lock_location_and_item_types(item_type_ids=list(quantities))
-        _check_rules(
+        if overrides and not actor.works_at(location):
+            raise BookingError("override_not_allowed")
+        overridden = _check_rules(
             location=location, item_types=item_types, borrower=borrower, pickup_day=pickup_day,
-            pickup_slot=pickup_slot, return_day=return_day, today=today,
+            pickup_slot=pickup_slot, return_day=return_day, today=today, overrides=overrides,
         )
         _check_units(item_types=item_types, quantities=quantities, pickup_day=pickup_day,
                      return_day=return_day, today=today)
@@ -191,7 +217,12 @@ def reservation_create(*, borrower, school, pickup_day, pickup_slot, return_day,
             reservation=reservation, actor=actor or borrower, action=ReservationEvent.Action.CREATED,
             data=_snapshot(reservation, quantities),
         )
-    logger.info("reservation %s created by %s", reservation.code, (actor or borrower).pk)
+        for rule in overridden:
+            ReservationEvent.objects.create(
+                reservation=reservation, actor=actor, action=ReservationEvent.Action.OVERRIDE, data={"rule": rule}
+            )
+    logger.info("reservation %s created by %s (overridden: %s)", reservation.code, (actor or borrower).pk,
+                ", ".join(overridden) or "nothing")
     return reservation
 
 
@@ -287,6 +318,45 @@ def reservation_cancel(*, reservation, actor):
     return reservation
 
 
+def reservation_extend(*, reservation, actor, return_day):
+    """Move the return day of a confirmed or handed-out booking later, when units allow.
+
+    The new return day must be an open counter day within the item types' longest loan counted
+    from the pickup day, and every booked unit must stay free from today (or the pickup day, if
+    later) through the new return day plus the turnaround buffer, not counting this booking.
+
+    Raises BookingError with one of: not_extendable (another state, not a later day, or a day
+    already past), not_a_counter_day, closed, too_long, not_enough_units. Nothing is written when
+    it raises.
+    """
+    today = timezone.localdate()
+    with transaction.atomic():
+        reservation = Reservation.objects.select_for_update().get(pk=reservation.pk)
+        # A day already past (an overdue loan "extended" to last week) would leave it overdue,
+        # and the unit check's window would end before it starts.
+        if (reservation.status not in HANDOVERABLE_STATUSES or return_day <= reservation.return_day
+                or return_day < today):
+            raise BookingError("not_extendable")
+        quantities = {line.item_type_id: line.quantity for line in reservation.lines.all()}
+        location, item_types = _lock_location_and_item_types(
+            item_type_ids=sorted(quantities), location_id=reservation.location_id
+        )
+        _check_day_is_open(location=location, day=return_day)
+        if (return_day - reservation.pickup_day).days > min(item_type.max_loan_days for item_type in item_types):
+            raise BookingError("too_long")
+        _check_units(item_types=item_types, quantities=quantities, pickup_day=max(reservation.pickup_day, today),
+                     return_day=return_day, today=today, exclude_reservation_id=reservation.pk)
+        before = reservation.return_day
+        reservation.return_day = return_day
+        reservation.sequence += 1
+        reservation.save(update_fields=["return_day", "sequence", "updated_at"])
+        ReservationEvent.objects.create(
+            reservation=reservation, actor=actor, action=ReservationEvent.Action.EXTENDED,
+            data={"from": before.isoformat(), "to": return_day.isoformat()},
+        )
+    return reservation
+
+
 def _has_units_out(reservation):
     return Handover.objects.filter(reservation=reservation, returned_at__isnull=True).exists()
 
@@ -311,6 +381,34 @@ def _snapshot(reservation, quantities):
 # early. That is conservative and keeps the engine one simple rule.
 
 HANDOVERABLE_STATUSES = (ReservationStatus.CONFIRMED, ReservationStatus.HANDED_OUT)
+
+
+def counter_scan(*, actor, location, raw, hosts=(), record=True):
+    """Resolve what the scan field received at `location`'s counter and log the scan.
+
+    Returns the Reservation or the Unit the code names (see `lending.scanning.scan_parse` for
+    what is accepted). The scan is written to the booking's or the unit's event log with who
+    scanned it and where; `record=False` leaves that to what the scan does next (a unit scanned
+    into a hand-over is logged as handed out, and a refused one leaves no trace).
+
+    Raises BookingError with one of: scan_empty, scan_too_long, scan_malformed, scan_foreign_url,
+    scan_unknown, scan_other_location. Nothing is written when it raises.
+    """
+    kind, value = scan_parse(raw, hosts=hosts)
+    found = scan_lookup(kind=kind, value=value)
+    if isinstance(found, Unit):
+        if found.item_type.location_id != location.pk:
+            raise BookingError("scan_other_location")
+        if record:
+            UnitEvent.objects.create(unit=found, actor=actor, action=UnitEvent.Action.SCANNED,
+                                     data={"location": location.slug})
+    else:
+        if found.location_id != location.pk:
+            raise BookingError("scan_other_location")
+        if record:
+            ReservationEvent.objects.create(reservation=found, actor=actor,
+                                            action=ReservationEvent.Action.SCANNED, data={"location": location.slug})
+    return found
 
 
 def _lock_reservation(reservation):
