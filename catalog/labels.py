@@ -161,7 +161,7 @@ def _draw_label(canvas, layout, left, top, *, url, asset_tag, item_name, name_li
     height = layout.label_height * mm
     padding = layout.padding * mm
     qr_size = layout.qr_size * mm
-    _draw_qr(canvas, qr_matrix(url), left=left + padding, top=top - (height - qr_size) / 2, size=qr_size)
+    draw_qr(canvas, qr_matrix(url), left=left + padding, top=top - (height - qr_size) / 2, size=qr_size)
 
     # The text column starts where the QR code's quiet zone ends.
     text_left = left + padding + qr_size
@@ -189,7 +189,7 @@ def _draw_label(canvas, layout, left, top, *, url, asset_tag, item_name, name_li
         canvas.drawString(text_left, y + name_size * 0.25, line)
 
 
-def _draw_qr(canvas, matrix, *, left, top, size):
+def draw_qr(canvas, matrix, *, left, top, size):
     """The symbol as one filled path of rectangles, one per run of dark modules in a row."""
     count = len(matrix)
     module = size / (count + 2 * QUIET_ZONE_MODULES)

@@ -46,6 +46,10 @@ class Location(models.Model):
     holiday_state = models.CharField(
         _("state for holidays"), max_length=2, default="NW", help_text=_("Two-letter code, e.g. NW.")
     )
+    lending_terms = models.TextField(
+        _("lending terms"), blank=True,
+        help_text=_("Printed on the loan slip above the signatures. Leave empty for the standard terms."),
+    )
 
     class Meta:
         ordering = ["name"]
