@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
+# The camera scanner's QR decoder (zxing-wasm from npm), served from our own static files.
+VENDOR := frontend/static/frontend/vendor
+ZXING := node_modules/zxing-wasm
 
 .PHONY: run test bench messages clean
 
@@ -20,14 +23,25 @@ $(VENV)/.dev-installed: requirements/dev.lock $(VENV)/.base-installed
 var:
 	mkdir -p var
 
+# Only the files the browser loads (the ES module, its shared chunk, the .wasm) and the licence;
+# collectstatic ignores the dot-file stamp.
+$(VENDOR)/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm is missing (Debian: apt-get install nodejs npm)" >&2; exit 1; }
+	npm ci --no-audit --no-fund
+	rm -rf $(VENDOR)
+	mkdir -p $(VENDOR)/zxing-wasm/reader
+	cp $(ZXING)/LICENSE $(ZXING)/dist/es/share.js $(VENDOR)/zxing-wasm/
+	cp $(ZXING)/dist/es/reader/index.js $(ZXING)/dist/reader/zxing_reader.wasm $(VENDOR)/zxing-wasm/reader/
+	touch $@
+
 ## make run: the portal on SQLite (var/db.sqlite3) with demo data at http://127.0.0.1:8000
-run: $(VENV)/.base-installed var
+run: $(VENV)/.base-installed var $(VENDOR)/.installed
 	DEBUG=true $(BIN)/python manage.py migrate --no-input
 	DEBUG=true $(BIN)/python manage.py load_demo
 	DEBUG=true $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 ## make test: the whole suite on SQLite; with DATABASE_URL=postgres://... on PostgreSQL
-test: $(VENV)/.dev-installed var
+test: $(VENV)/.dev-installed var $(VENDOR)/.installed
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 ## make bench: the benchmark on a large generated dataset in var/bench.sqlite3 (or BENCH_DATABASE_URL)
@@ -41,4 +55,4 @@ messages: $(VENV)/.dev-installed
 	DEBUG=true $(BIN)/python manage.py compilemessages --ignore '.venv/*'
 
 clean:
-	rm -rf $(VENV) var/test-db*.sqlite3* var/test-media test-results
+	rm -rf $(VENV) var/test-db*.sqlite3* var/test-media test-results node_modules $(VENDOR)
