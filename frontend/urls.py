@@ -1,6 +1,6 @@
 from django.urls import path
 
-from frontend import views
+from frontend import counter_views, damage_views, views
 
 app_name = "frontend"
 
@@ -18,4 +18,25 @@ urlpatterns = [
     path("r/<str:code>", views.booking_scan, name="booking_scan"),
     path("u/<str:asset_tag>", views.unit_scan, name="unit_scan"),
     path("media/<path:path>", views.media, name="media"),
+    # The counter (frontend/counter_views.py)
+    path("theke/", counter_views.counter_index, name="counter_index"),
+    path("theke/<slug:location>/", counter_views.agenda, name="counter"),
+    path("theke/<slug:location>/scan/", counter_views.scan, name="counter_scan"),
+    path("theke/<slug:location>/buchung/<str:code>/", counter_views.booking, name="counter_booking"),
+    path("theke/<slug:location>/buchung/<str:code>/ausgeben/", counter_views.handover_confirm,
+         name="counter_handover_confirm"),
+    path("theke/<slug:location>/buchung/<str:code>/leihschein.pdf", counter_views.loan_slip,
+         name="counter_loan_slip"),
+    path("theke/<slug:location>/buchung/<str:code>/verlaengern/", counter_views.extend, name="counter_extend"),
+    path("theke/<slug:location>/buchung/<str:code>/nicht-abgeholt/", counter_views.no_show,
+         name="counter_no_show"),
+    path("theke/<slug:location>/exemplar/<str:asset_tag>/", counter_views.unit, name="counter_unit"),
+    path("theke/<slug:location>/spontan/", counter_views.walk_in, name="counter_walk_in"),
+    path("theke/<slug:location>/etiketten/", counter_views.labels, name="counter_labels"),
+    # Damage reports and statistics (frontend/damage_views.py)
+    path("buchungen/<str:code>/schaden-melden/", damage_views.damage_report_new, name="damage_report_new"),
+    path("theke/<slug:location>/schaeden/", damage_views.damage_reports, name="counter_damage_reports"),
+    path("theke/<slug:location>/schaeden/<int:pk>/", damage_views.damage_report_detail, name="counter_damage_report"),
+    path("theke/<slug:location>/statistik/", damage_views.damage_statistics, name="counter_statistics"),
+    # end damage
 ]

@@ -31,8 +31,6 @@ from lending.selectors import (
     reservation_get_for_user,
     reservations_of_borrower,
     slots_full,
-    unit_history,
-    unit_open_handover,
 )
 from lending.services import reservation_cancel, reservation_change, reservation_create
 
@@ -325,8 +323,10 @@ def booking_qr(request, code):
 @login_required
 @require_GET
 def booking_scan(request, code):
-    """Where a booking's QR code points. For now the booking page; the counter joins later."""
+    """Where a booking's QR code points: staff of its counter get its hand-over, the borrower the booking."""
     reservation = reservation_get_for_user(user=request.user, code=code)
+    if request.user.works_at(reservation.location):
+        return redirect("frontend:counter_booking", location=reservation.location.slug, code=reservation.code)
     return redirect("frontend:booking_detail", code=reservation.code)
 
 
@@ -411,11 +411,11 @@ def media(request, path):
 
 @require_GET
 def unit_scan(request, asset_tag):
-    """Where a unit's QR label points. Counter staff see the unit, its loan and its history;
-    anyone else (a teacher's phone camera) is sent to the item's public page."""
+    """Where a unit's QR label points. Staff of its counter see the unit at the counter (its
+    status, loan, history and take-back); anyone else (a teacher's phone camera) is sent to the
+    item's public page."""
     unit = get_object_or_404(Unit.objects.select_related("item_type", "item_type__location"), asset_tag=asset_tag)
-    if not (request.user.is_authenticated and request.user.is_counter_staff):
-        return redirect("frontend:item_detail", slug=unit.item_type.slug)
-    return render(request, "frontend/unit_detail.html", {
-        "unit": unit, "open_handover": unit_open_handover(unit), "history": unit_history(unit)[:100],
-    })
+    location = unit.item_type.location
+    if request.user.is_authenticated and request.user.works_at(location):
+        return redirect("frontend:counter_unit", location=location.slug, asset_tag=unit.asset_tag)
+    return redirect("frontend:item_detail", slug=unit.item_type.slug)

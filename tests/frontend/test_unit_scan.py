@@ -29,12 +29,21 @@ def test_counter_staff_see_the_unit_its_loan_and_its_history(client, clerk, teac
     with time_machine.travel(datetime.datetime.combine(pickup, datetime.time(10, 0)), tick=False):
         handover_assign_unit(reservation=reservation, unit=unit, actor=clerk)
     client.force_login(clerk)
-    response = client.get(reverse("frontend:unit_scan", args=[unit.asset_tag]))
+    response = client.get(reverse("frontend:unit_scan", args=[unit.asset_tag]), follow=True)
+    assert response.redirect_chain == [(reverse("frontend:counter_unit", args=["mz-test", unit.asset_tag]), 302)]
     assert response.status_code == 200
     assert response.context["open_handover"].reservation == reservation
     assert len(response.context["history"]) >= 1
     content = response.content.decode()
     assert reservation.code in content and "Alice" in content
+
+
+def test_staff_of_another_counter_are_sent_to_the_items_public_page(client, unit, db):
+    other_clerk = factories.make_user(role="staff")
+    other_clerk.locations.add(factories.make_location())
+    client.force_login(other_clerk)
+    response = client.get(reverse("frontend:unit_scan", args=[unit.asset_tag]))
+    assert response["Location"] == reverse("frontend:item_detail", args=["vr-koffer"])
 
 
 def test_an_unknown_asset_tag_is_404(client, clerk, db):

@@ -1,0 +1,119 @@
+"""Forms of the counter pages. They check input only; the lending services decide."""
+
+import datetime
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from catalog.forms import LabelSheetForm
+from lending.models import Handover
+from lending.services import MAX_QUANTITY_PER_LINE, OVERRIDABLE_RULES
+
+
+class DayForm(forms.Form):
+    tag = forms.DateField(label=_("Counter day"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+
+class TakeBackForm(forms.Form):
+    condition = forms.ChoiceField(
+        label=_("Condition"), choices=Handover.Condition.choices, initial=Handover.Condition.COMPLETE,
+        widget=forms.RadioSelect,
+    )
+    note = forms.CharField(
+        label=_("Note"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("What is damaged or missing; required for anything but complete."),
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("condition") not in (None, Handover.Condition.COMPLETE) and not cleaned.get("note", "").strip():
+            self.add_error("note", _("Describe what is damaged, missing or lost."))
+        return cleaned
+
+
+def _day_choices(days):
+    return [(day.isoformat(), f"{day:%d.%m.%Y}") for day in days]
+
+
+class ExtendForm(forms.Form):
+    return_day = forms.TypedChoiceField(label=_("New return day"), coerce=datetime.date.fromisoformat)
+
+    def __init__(self, *args, return_days, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["return_day"].choices = _day_choices(return_days)
+
+
+class TeacherSearchForm(forms.Form):
+    q = forms.CharField(
+        label=_("Teacher"), min_length=2, max_length=100,
+        help_text=_("Name, user name or e-mail address."),
+    )
+
+
+OVERRIDE_LABELS = {
+    "too_soon": _("Ignore the lead time of the items"),
+    "slot_full": _("Ignore the slot capacity"),
+}
+
+
+class WalkInForm(forms.Form):
+    """A booking made at the counter for a teacher standing there: pickup is now."""
+
+    school = forms.ModelChoiceField(label=_("School"), queryset=None, empty_label=None)
+    return_day = forms.TypedChoiceField(label=_("Return day"), coerce=datetime.date.fromisoformat)
+    overrides = forms.MultipleChoiceField(
+        label=_("Staff overrides"), required=False, widget=forms.CheckboxSelectMultiple,
+        choices=[(rule, OVERRIDE_LABELS[rule]) for rule in OVERRIDABLE_RULES],
+        help_text=_("Each override is recorded with your name."),
+    )
+
+    def __init__(self, *args, schools, return_days, item_types, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["school"].queryset = schools
+        self.fields["return_day"].choices = _day_choices(return_days)
+        self.item_types = list(item_types)
+        for item_type in self.item_types:
+            self.fields[f"quantity_{item_type.pk}"] = forms.IntegerField(
+                label=item_type.name, required=False, min_value=0, max_value=MAX_QUANTITY_PER_LINE,
+                widget=forms.NumberInput(attrs={"class": "quantity"}),
+            )
+
+    def quantity_fields(self):
+        return [self[f"quantity_{item_type.pk}"] for item_type in self.item_types]
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors and not self.lines():
+            raise forms.ValidationError(_("Enter a quantity for at least one item."))
+        return cleaned
+
+    def lines(self):
+        return {
+            item_type.pk: self.cleaned_data[f"quantity_{item_type.pk}"]
+            for item_type in self.item_types if self.cleaned_data.get(f"quantity_{item_type.pk}")
+        }
+
+
+class CounterLabelForm(LabelSheetForm):
+    """Label sheets from the counter: the units of one item type, or the asset tags listed."""
+
+    item_type = forms.ModelChoiceField(label=_("All units of"), queryset=None, required=False,
+                                       empty_label=_("(choose an item)"))
+    asset_tags = forms.CharField(
+        label=_("Or these asset tags"), required=False, max_length=20000,
+        widget=forms.Textarea(attrs={"rows": 4}), help_text=_("One per line, or scan them one after another."),
+    )
+
+    field_order = ["item_type", "asset_tags", "label_format", "start_position"]
+
+    def __init__(self, *args, item_types, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["item_type"].queryset = item_types
+
+    def clean(self):
+        cleaned = super().clean()
+        tags = [tag.strip() for tag in cleaned.get("asset_tags", "").split() if tag.strip()]
+        if bool(cleaned.get("item_type")) == bool(tags):
+            raise forms.ValidationError(_("Choose an item or list asset tags (one of the two)."))
+        cleaned["asset_tag_list"] = tags
+        return cleaned

@@ -1,0 +1,49 @@
+// The counter's scan field keeps the focus, so a handheld scanner (which types the code and
+// presses Enter) always lands in it. Keyboard users still move with Tab: the field takes the
+// focus back only when nothing else has it, or when a scanner starts typing while a button,
+// link or checkbox has the focus.
+(function () {
+  "use strict";
+  var input = document.getElementById("scan-input");
+  if (!input) {
+    return;
+  }
+  var typing = /^(INPUT|TEXTAREA|SELECT)$/;
+
+  function isTextField(element) {
+    if (!element || !typing.test(element.tagName)) {
+      return false;
+    }
+    var type = (element.getAttribute("type") || "text").toLowerCase();
+    return element.tagName !== "INPUT" || ["text", "search", "number", "date", "email", "url", "tel", "password"].indexOf(type) >= 0;
+  }
+
+  function focusScan() {
+    input.focus({ preventScroll: true });
+  }
+
+  // Nothing focused (a click on empty space, back from another window): back to the scan field.
+  document.addEventListener("focusout", function () {
+    window.setTimeout(function () {
+      if (!document.activeElement || document.activeElement === document.body) {
+        focusScan();
+      }
+    }, 0);
+  });
+  window.addEventListener("focus", function () {
+    if (!isTextField(document.activeElement)) {
+      focusScan();
+    }
+  });
+  // A printable key while a button, link or checkbox has the focus starts a scan.
+  document.addEventListener("keydown", function (event) {
+    if (event.ctrlKey || event.metaKey || event.altKey || event.key.length !== 1 || event.key === " ") {
+      return;
+    }
+    if (!isTextField(document.activeElement)) {
+      focusScan();
+    }
+  }, true);
+  // After a refusal the field holds nothing: ready for the next scan at once.
+  focusScan();
+})();
