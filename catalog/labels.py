@@ -10,16 +10,19 @@ and a sheet of 1,000 labels stays small and fast to make (the target is under 3 
 import dataclasses
 import functools
 import io
+from pathlib import Path
 from urllib.parse import quote
 
 import qrcode
+import reportlab
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from qrcode.constants import ERROR_CORRECT_M
 from reportlab import rl_config
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
-from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.pdfbase.pdfmetrics import registerFont, registerFontFamily, stringWidth
+from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
 from catalog.exceptions import CatalogError
@@ -30,8 +33,17 @@ from catalog.exceptions import CatalogError
 rl_config.useA85 = 0
 
 QUIET_ZONE_MODULES = 4  # the light margin around a QR symbol that ISO/IEC 18004 asks for
-TAG_FONT = "Helvetica-Bold"
-NAME_FONT = "Helvetica"
+
+# Bitstream Vera, which ships with ReportLab, embedded in the PDF. The PDF standard fonts
+# (Helvetica) know Latin-1 only and would print Turkish and Polish names (Ş, ı, ğ, ł) as boxes.
+_VERA = Path(reportlab.__file__).parent / "fonts"
+registerFont(TTFont("Vera", _VERA / "Vera.ttf"))
+registerFont(TTFont("Vera-Bold", _VERA / "VeraBd.ttf"))
+registerFont(TTFont("Vera-Italic", _VERA / "VeraIt.ttf"))
+registerFont(TTFont("Vera-BoldItalic", _VERA / "VeraBI.ttf"))
+registerFontFamily("Vera", normal="Vera", bold="Vera-Bold", italic="Vera-Italic", boldItalic="Vera-BoldItalic")
+TAG_FONT = "Vera-Bold"
+NAME_FONT = "Vera"
 
 
 @dataclasses.dataclass(frozen=True)

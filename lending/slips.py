@@ -36,7 +36,7 @@ DEFAULT_LENDING_TERMS = gettext_lazy(
 MARGIN = 18 * mm
 QR_SIZE = 34 * mm  # including the quiet zone, as on the labels
 CONTENT_WIDTH = A4[0] - 2 * MARGIN
-UNIT_COLUMN_WIDTHS = (30 * mm, 50 * mm, 32 * mm, CONTENT_WIDTH - 112 * mm)
+UNIT_COLUMN_WIDTHS = (36 * mm, 46 * mm, 32 * mm, CONTENT_WIDTH - 114 * mm)
 SIGNATURE_SPACE = 20 * mm
 GREY = colors.Color(0.45, 0.45, 0.45)
 

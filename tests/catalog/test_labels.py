@@ -75,7 +75,7 @@ def test_every_qr_code_reads_back_as_its_unit_url_in_its_label(units, label_form
         [(x, y)] = [(x, y) for text, x, y in page["codes"] if text.endswith(f"/u/{unit.asset_tag}")]
         assert cell_of(layout, x, y) == cell
         assert unit.asset_tag in page["text"]
-    assert "VR-Koffer mit 12 Brillen" in pages[0]["text"]
+    assert "VR-Koffer mit 12 Brillen" in " ".join(pages[0]["text"].split())  # the name may wrap
 
 
 def test_the_first_code_sits_in_the_fifth_label_when_starting_at_five(units):

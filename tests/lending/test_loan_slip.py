@@ -122,6 +122,16 @@ def test_umlauts_and_markup_characters_print_as_written(loan, teacher_a, school_
     assert "&amp;" not in text and "&lt;" not in text
 
 
+def test_turkish_and_polish_names_print_as_written(loan, teacher_a):
+    teacher_a.first_name, teacher_a.last_name = "Şükrü Łukasz", "Yıldız-Öğüt"
+    teacher_a.save()
+    loan.refresh_from_db()
+
+    [text] = page_texts(slip(loan))
+
+    assert "Şükrü Łukasz Yıldız-Öğüt" in text
+
+
 def test_forty_units_flow_onto_further_pages_each_unit_once(location, school_a, teacher_a, clerk):
     item_type = factories.make_item_type(location=location, name="iPad-Koffer", units=40)
     reservation = factories.make_reservation(
