@@ -328,7 +328,9 @@ def test_units_come_back_one_damaged_one_complete_and_the_booking_only_when_all_
     assert report.description == "Zwei Ozobots fehlen die Räder" and report.source == DamageReport.Source.COUNTER
     handed_out.refresh_from_db()
     assert handed_out.status == ReservationStatus.HANDED_OUT
-    assert at_counter.get(url("counter_booking", handed_out.code)).context["state"] == "partly_returned"
+    page = at_counter.get(url("counter_booking", handed_out.code))
+    assert page.context["state"] == "partly_returned"
+    assert [entry["missing"] for entry in page.context["lines"]] == [0, 0]  # back is not missing
 
     for unit in (robot_b, units[0]):
         response = at_counter.post(url("counter_unit", unit.asset_tag), {"condition": "complete"})

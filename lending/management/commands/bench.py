@@ -7,7 +7,9 @@
 It migrates the database named by DATABASE_URL, builds the dataset unless one of the requested
 size is already there (`--rebuild` forces it), then requests each page `--repeat` times with the
 Django test client and reports the median and 95th percentile wall time and the queries per
-request. Bookings the benchmark makes are deleted again, so every run measures the same data.
+request. The counter rows scan booking QR codes and unit labels as a clerk of the bench location
+(`bench-counter`, created when missing). Bookings the benchmark makes and the scan events it
+writes are deleted again, so every run measures the same data.
 
 The command wipes the database it builds in, so it refuses any database whose name does not
 contain "bench". It is a developer tool: its output is English only and not translated.
@@ -32,6 +34,7 @@ from django.contrib.sessions.models import Session
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
+from django.db.models import Count
 from django.test import Client
 from django.test.utils import CaptureQueriesContext, override_settings
 from django.urls import reverse
@@ -39,17 +42,25 @@ from django.utils import timezone
 
 from accounts.models import Qualification, QualificationGrant, Role, School, SchoolType, User
 from catalog.exceptions import CatalogError
-from catalog.labels import label_sheet_pdf
+from catalog.labels import label_sheet_pdf, unit_label_url
 from catalog.models import Category, Closure, ItemType, Location, Unit, UnitStatus
 from catalog.selectors import counter_days
 from catalog.services import closures_import_holidays
 from lending.availability import availability
 from lending.exceptions import BookingError
-from lending.models import HOLDING_STATUSES, Reservation, ReservationLine, ReservationStatus
+from lending.models import (
+    HOLDING_STATUSES,
+    Reservation,
+    ReservationEvent,
+    ReservationLine,
+    ReservationStatus,
+    UnitEvent,
+)
 from lending.secrets import ALPHABET, CODE_LENGTH
 from lending.services import reservation_create
 
 BENCH_LOCATION_SLUG = "bench"
+BENCH_CLERK_USERNAME = "bench-counter"  # the counter staff member who scans; created at measure time
 MARKER_PREFIX = "Benchmark dataset: "
 ONE_DAY = datetime.timedelta(days=1)
 BATCH = 5000
@@ -116,7 +127,8 @@ def _percentile(values, fraction):
 class Command(BaseCommand):
     help = (
         "Build a large generated dataset in a database whose name contains 'bench' and time the "
-        "catalogue, the item calendar and a booking (median, 95th percentile, queries per request)."
+        "catalogue, the item calendar, a booking and the counter's scans (median, 95th percentile, "
+        "queries per request)."
     )
 
     def add_arguments(self, parser):
@@ -563,8 +575,110 @@ class Command(BaseCommand):
             # Leave the data as it was, so the next run measures the same thing.
             Reservation.objects.filter(pk__in=made).delete()
             Session.objects.all().delete()
+        results.extend(self._measure_counter(repeat=repeat, rng=rng, location=location))
         results.append(self._measure_labels(repeat=min(repeat, 5)))
         return results
+
+    def _measure_counter(self, *, repeat, rng, location):
+        """The counter as its clerk uses it: scan a booking's QR code and land on the booking, scan a
+        unit's label, open the busiest day's agenda."""
+        clerk, _ = User.objects.get_or_create(username=BENCH_CLERK_USERNAME, defaults={
+            "role": Role.STAFF, "first_name": "Theke", "last_name": "Benchmark", "email": "theke@bench.invalid",
+            "password": make_password(None),
+        })
+        if clerk.role != Role.STAFF:
+            clerk.role = Role.STAFF
+            clerk.save(update_fields=["role"])
+        clerk.locations.add(location)
+        # The bookings a clerk scans: holding ones (picked up or brought back), with several lines.
+        codes = list(
+            Reservation.objects.filter(location=location, status__in=HOLDING_STATUSES)
+            .annotate(line_count=Count("lines")).filter(line_count__gte=2)
+            .order_by("pk").values_list("code", flat=True)
+        )
+        asset_tags = list(Unit.objects.filter(item_type__location=location).order_by("pk")
+                          .values_list("asset_tag", flat=True))
+        if len(codes) < repeat + 1 or len(asset_tags) < repeat + 1:
+            raise CommandError(f"The counter rows need {repeat + 1} bookings with several lines and as many units.")
+        codes = rng.sample(codes, repeat + 1)  # the first of each is the warm-up
+        asset_tags = rng.sample(asset_tags, repeat + 1)
+        base_url = settings.SITE_URL or "http://testserver"
+        scan_url = reverse("frontend:counter_scan", args=[location.slug])
+        client = Client()
+        client.force_login(clerk)
+        results = []
+        try:
+            scan_times, scan_counts, scan_failures = [], [], 0
+            page_times, page_counts, page_failures = [], [], 0
+            both_times, both_counts, both_failures = [], [], 0
+            for index, code in enumerate(codes):
+                page_url = reverse("frontend:counter_booking", args=[location.slug, code])
+                scanned, scan_elapsed, scan_count = self._timed(
+                    client, "post", scan_url, {"code": f"{base_url}{reverse('frontend:booking_scan', args=[code])}"}
+                )
+                page, page_elapsed, page_count = self._timed(client, "get", page_url)
+                if index == 0:
+                    continue  # warm-up: templates, translations, connection
+                scan_failed = scanned.status_code != 302 or scanned.get("Location") != page_url
+                page_failed = page.status_code != 200
+                scan_failures += scan_failed
+                page_failures += page_failed
+                both_failures += scan_failed or page_failed
+                scan_times.append(scan_elapsed)
+                scan_counts.append(scan_count)
+                page_times.append(page_elapsed)
+                page_counts.append(page_count)
+                # What the clerk waits for: the scan and the page it leads to, one after the other.
+                both_times.append(scan_elapsed + page_elapsed)
+                both_counts.append(scan_count + page_count)
+            results.append(self._summary("scan: booking QR (POST)", scan_times, scan_counts, scan_failures))
+            results.append(self._summary("scan answer: booking at the desk (GET)", page_times, page_counts,
+                                         page_failures))
+            results.append(self._summary("scan → answer (POST + GET)", both_times, both_counts, both_failures))
+
+            times, counts, failures = [], [], 0
+            for index, asset_tag in enumerate(asset_tags):
+                response, elapsed, count = self._timed(
+                    client, "post", scan_url, {"code": unit_label_url(base_url=base_url, asset_tag=asset_tag)}
+                )
+                if index == 0:
+                    continue
+                failures += response.status_code != 302 or response.get("Location") != reverse(
+                    "frontend:counter_unit", args=[location.slug, asset_tag])
+                times.append(elapsed)
+                counts.append(count)
+            results.append(self._summary("scan: unit label (POST)", times, counts, failures))
+
+            day = self._busiest_counter_day(location)
+            url = reverse("frontend:counter", args=[location.slug])
+            client.get(url, {"tag": day.isoformat()})
+            times, counts, failures = [], [], 0
+            for _ in range(repeat):
+                response, elapsed, count = self._timed(client, "get", url, {"tag": day.isoformat()})
+                failures += response.status_code != 200
+                times.append(elapsed)
+                counts.append(count)
+            results.append(self._summary(f"counter agenda (GET) ?tag={day}", times, counts, failures))
+        finally:
+            # Only the benchmark's clerk scans in this database; its scan events go, as its bookings do.
+            ReservationEvent.objects.filter(actor=clerk, action=ReservationEvent.Action.SCANNED).delete()
+            UnitEvent.objects.filter(actor=clerk, action=UnitEvent.Action.SCANNED).delete()
+            Session.objects.all().delete()
+        return results
+
+    @staticmethod
+    def _busiest_counter_day(location):
+        """The day whose agenda lists the most bookings: pickups (not cancelled) plus returns due."""
+        listed = {}
+        for day, count in (Reservation.objects.filter(location=location).exclude(status=ReservationStatus.CANCELLED)
+                           .values("pickup_day").annotate(count=Count("pk")).order_by()
+                           .values_list("pickup_day", "count")):
+            listed[day] = listed.get(day, 0) + count
+        for day, count in (Reservation.objects.filter(
+                location=location, status__in=(ReservationStatus.HANDED_OUT, ReservationStatus.RETURNED))
+                .values("return_day").annotate(count=Count("pk")).order_by().values_list("return_day", "count")):
+            listed[day] = listed.get(day, 0) + count
+        return max(listed, key=lambda day: (listed[day], day))
 
     def _measure_labels(self, *, repeat):
         """A sheet of 1,000 QR labels (3 x 8 on A4), the units read from the database each time."""
