@@ -8,6 +8,7 @@ CATALOG_ERRORS = {
     "label_format_unknown": _("Unknown label format %(label_format)s. Use one of: %(choices)s."),
     "label_start_invalid": _("The start position must be between 1 and %(last)s on this label sheet."),
     "no_units": _("Choose at least one unit to print labels for."),
+    "too_many_labels": _("At most %(limit)s labels at a time. Print them in parts, for example item by item."),
 }
 
 

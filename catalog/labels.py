@@ -32,6 +32,7 @@ from catalog.exceptions import CatalogError
 # large sheet. Every PDF reader reads plain binary streams.
 rl_config.useA85 = 0
 
+MAX_LABELS = 5000  # one request, about five seconds: larger runs are split by item
 QUIET_ZONE_MODULES = 4  # the light margin around a QR symbol that ISO/IEC 18004 asks for
 
 # Bitstream Vera, which ships with ReportLab, embedded in the PDF. The PDF standard fonts
@@ -134,15 +135,18 @@ def label_sheet_pdf(*, units, label_format, start_position=1, base_url):
         bottom), so a half-used sheet can go through the printer again; later sheets start at 1.
     base_url: the public address the QR codes point to, see `label_base_url`.
 
-    Error codes (CatalogError): label_format_unknown, label_start_invalid, no_units.
+    Error codes (CatalogError): label_format_unknown, label_start_invalid, no_units,
+    too_many_labels (more than MAX_LABELS).
     """
     layout = label_format_get(label_format)
     if isinstance(start_position, bool) or not isinstance(start_position, int) \
             or not 1 <= start_position <= layout.labels_per_sheet:
         raise CatalogError("label_start_invalid", last=layout.labels_per_sheet)
-    units = list(units)
+    units = list(units[:MAX_LABELS + 1])
     if not units:
         raise CatalogError("no_units")
+    if len(units) > MAX_LABELS:
+        raise CatalogError("too_many_labels", limit=MAX_LABELS)
 
     buffer = io.BytesIO()
     canvas = Canvas(buffer, pagesize=A4, pageCompression=1)

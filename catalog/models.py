@@ -1,7 +1,7 @@
 import datetime
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -182,12 +182,19 @@ class UnitStatus(models.TextChoices):
 LOANABLE_UNIT_STATUSES = (UnitStatus.AVAILABLE,)
 
 
+# What a label's QR code and the counter's scan field can carry (lending/scanning.py reads the same).
+ASSET_TAG_VALIDATOR = RegexValidator(
+    r"\A[A-Za-z0-9][A-Za-z0-9-]{0,39}\Z",
+    _("Use letters, digits and hyphens only, starting with a letter or digit."),
+)
+
+
 class Unit(models.Model):
     """One physical thing or box (Exemplar) with its asset tag and QR label."""
 
     item_type = models.ForeignKey(ItemType, on_delete=models.PROTECT, related_name="units", verbose_name=_("item type"))
     asset_tag = models.CharField(
-        _("asset tag"), max_length=40, unique=True,
+        _("asset tag"), max_length=40, unique=True, validators=[ASSET_TAG_VALIDATOR],
         help_text=_("Printed on the label and encoded in its QR code; letters, digits and hyphens."),
     )
     serial_number = models.CharField(_("serial number"), max_length=100, blank=True)

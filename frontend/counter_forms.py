@@ -3,18 +3,33 @@
 import datetime
 
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from catalog.forms import LabelSheetForm
+from lending.exceptions import BookingError
 from lending.models import Handover
+from lending.scanning import UNIT, scan_parse
 from lending.services import MAX_QUANTITY_PER_LINE, OVERRIDABLE_RULES
+
+# How far back and ahead the agenda shows a day.
+AGENDA_YEARS = 5
 
 
 class DayForm(forms.Form):
     tag = forms.DateField(label=_("Counter day"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
+    def clean_tag(self):
+        day = self.cleaned_data["tag"]
+        today = timezone.localdate()
+        if day and abs((day - today).days) > AGENDA_YEARS * 366:
+            raise forms.ValidationError(_("Choose a day within five years of today."))
+        return day
+
 
 class TakeBackForm(forms.Form):
+    # The loan the page showed: if the unit was taken back and lent again meanwhile, refuse.
+    handover = forms.IntegerField(widget=forms.HiddenInput, required=False)
     condition = forms.ChoiceField(
         label=_("Condition"), choices=Handover.Condition.choices, initial=Handover.Condition.COMPLETE,
         widget=forms.RadioSelect,
@@ -106,14 +121,24 @@ class CounterLabelForm(LabelSheetForm):
 
     field_order = ["item_type", "asset_tags", "label_format", "start_position"]
 
-    def __init__(self, *args, item_types, **kwargs):
+    def __init__(self, *args, item_types, hosts=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["item_type"].queryset = item_types
+        self.hosts = hosts
 
     def clean(self):
         cleaned = super().clean()
-        tags = [tag.strip() for tag in cleaned.get("asset_tags", "").split() if tag.strip()]
-        if bool(cleaned.get("item_type")) == bool(tags):
+        tags, unreadable = [], []
+        for line in cleaned.get("asset_tags", "").split():
+            # A scanned label arrives as its URL; a typed tag as itself.
+            try:
+                kind, value = scan_parse(line, hosts=self.hosts)
+            except BookingError:
+                kind, value = None, line
+            (tags if kind in (UNIT, "code") else unreadable).append(value)
+        if unreadable:
+            self.add_error("asset_tags", _("Not asset tags: %(lines)s") % {"lines": ", ".join(unreadable[:20])})
+        elif bool(cleaned.get("item_type")) == bool(tags):
             raise forms.ValidationError(_("Choose an item or list asset tags (one of the two)."))
         cleaned["asset_tag_list"] = tags
         return cleaned

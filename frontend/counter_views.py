@@ -13,7 +13,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -22,21 +21,25 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import Role, User
+from accounts.selectors import teachers_matching
 from catalog.exceptions import CatalogError
 from catalog.labels import label_base_url, label_sheet_pdf
 from catalog.models import ItemType, Unit
 from catalog.selectors import counter_days
 from frontend.counter_forms import CounterLabelForm, DayForm, ExtendForm, TakeBackForm, TeacherSearchForm, WalkInForm
 from lending.exceptions import BookingError
-from lending.models import Handover, Reservation, ReservationStatus
+from lending.models import Handover, ReservationStatus
 from lending.selectors import (
     counter_agenda,
     counter_location_get,
+    extension_return_days,
     reservation_get_for_user,
     reservation_handover_state,
+    reservation_handovers,
     staff_locations,
     unit_history,
     unit_open_handover,
+    walk_in_return_days,
 )
 from lending.services import (
     HANDOVERABLE_STATUSES,
@@ -55,9 +58,18 @@ DAY_SEARCH_DAYS = 60
 
 
 def _location(request, slug):
-    if not request.user.is_authenticated:
-        raise PermissionDenied
     return counter_location_get(user=request.user, slug=slug)
+
+
+def _posted(request):
+    """The form data of a POST, or None for a GET (an empty POST is still a bound, invalid form)."""
+    return request.POST if request.method == "POST" else None
+
+
+def _refused(request, template, context, error):
+    messages.error(request, error.message)
+    context["error_code"] = error.code
+    return render(request, template, context, status=error.http_status)
 
 
 def _reservation(request, location, code):
@@ -106,10 +118,10 @@ def _agenda_context(location, day, today):
     }
 
 
-def _render_agenda(request, location, *, day=None, status=200, scan_error=None):
+def _render_agenda(request, location, *, day=None, status=200, error_code=None):
     today = timezone.localdate()
     context = _agenda_context(location, day or today, today)
-    context["scan_error"] = scan_error
+    context.update(error_code=error_code, scan_error=error_code is not None)
     return render(request, "counter/agenda.html", context, status=status)
 
 
@@ -119,7 +131,7 @@ def agenda(request, location):
     location = _location(request, location)
     form = DayForm(request.GET)
     if not form.is_valid():
-        messages.error(request, _("That is not a date. Showing today."))
+        messages.error(request, _("%(problem)s Showing today.") % {"problem": " ".join(form.errors["tag"])})
         return _render_agenda(request, location, status=400)
     return _render_agenda(request, location, day=form.cleaned_data["tag"])
 
@@ -127,13 +139,15 @@ def agenda(request, location):
 # Scan ------------------------------------------------------------------------------------------------
 
 
-def _scan_refused(request, location, error, *, raw, reservation):
+def _scan_refused(request, location, error, *, raw, reservation, unit=None):
     shown = (raw or "").strip()
     shown = shown if len(shown) <= 60 else shown[:57] + "…"
-    messages.error(request, f"„{shown}“: {error.message}" if shown else error.message)
+    messages.error(request, _("“%(scanned)s”: %(message)s") % {"scanned": shown, "message": error.message}
+                   if shown else error.message)
     if reservation is not None:
-        return _render_booking(request, location, reservation, status=error.http_status, scan_error=error.code)
-    return _render_agenda(request, location, status=error.http_status, scan_error=error.code)
+        return _render_booking(request, location, reservation, status=error.http_status, error_code=error.code,
+                               scan_error=True, on_loan_elsewhere=unit if error.code == "unit_on_loan" else None)
+    return _render_agenda(request, location, status=error.http_status, error_code=error.code)
 
 
 @login_required
@@ -147,25 +161,19 @@ def scan(request, location):
     if request.POST.get("booking"):
         current = _reservation(request, location, request.POST["booking"])
     try:
-        # At a booking the scan of a unit is logged by what it does: hand-out or take-back.
-        found = counter_scan(actor=request.user, location=location, raw=raw, hosts=_own_hosts(request),
-                             record=current is None)
+        outcome = counter_scan(actor=request.user, location=location, raw=raw, hosts=_own_hosts(request),
+                               at_desk=current)
     except BookingError as error:
         return _scan_refused(request, location, error, raw=raw, reservation=current)
-    if isinstance(found, Reservation):
-        return redirect("frontend:counter_booking", location=location.slug, code=found.code)
-    unit = found
-    open_handover = unit_open_handover(unit)
-    takes_back = open_handover is not None and (
-        current is None or (open_handover.reservation_id == current.pk
-                            and open_handover.reservation.status == ReservationStatus.HANDED_OUT)
-    )
-    if current is None or takes_back:
-        return redirect("frontend:counter_unit", location=location.slug, asset_tag=unit.asset_tag)
+    if outcome.step == "hand_over":
+        return redirect("frontend:counter_booking", location=location.slug, code=outcome.reservation.code)
+    if outcome.step in ("take_back", "show_unit"):
+        return redirect("frontend:counter_unit", location=location.slug, asset_tag=outcome.unit.asset_tag)
+    unit = outcome.unit
     try:
         handover_assign_unit(reservation=current, unit=unit, actor=request.user)
     except BookingError as error:
-        return _scan_refused(request, location, error, raw=raw, reservation=current)
+        return _scan_refused(request, location, error, raw=raw, reservation=current, unit=unit)
     messages.success(request, _("%(unit)s (%(item)s) assigned.") % {"unit": unit.asset_tag, "item": unit.item_type.name})
     return redirect("frontend:counter_booking", location=location.slug, code=current.code)
 
@@ -174,10 +182,7 @@ def scan(request, location):
 
 
 def _booking_context(location, reservation):
-    handovers = list(
-        Handover.objects.filter(reservation=reservation).select_related("unit", "unit__item_type")
-        .order_by("unit__asset_tag")
-    )
+    handovers = reservation_handovers(reservation)
     out = [handover for handover in handovers if handover.is_open]
     lines = []
     for line in reservation.lines.all():
@@ -202,9 +207,10 @@ def _booking_context(location, reservation):
     }
 
 
-def _render_booking(request, location, reservation, *, status=200, scan_error=None):
+def _render_booking(request, location, reservation, *, status=200, error_code=None, scan_error=False,
+                    on_loan_elsewhere=None):
     context = _booking_context(location, reservation)
-    context["scan_error"] = scan_error
+    context.update(error_code=error_code, scan_error=scan_error, on_loan_elsewhere=on_loan_elsewhere)
     return render(request, "counter/booking.html", context, status=status)
 
 
@@ -224,7 +230,9 @@ def _booking_action(request, location, code, service):
         service(reservation=reservation, actor=request.user)
     except BookingError as error:
         messages.error(request, error.message)
-        return location, reservation, _render_booking(request, location, reservation, status=error.http_status)
+        return location, reservation, _render_booking(
+            request, location, reservation, status=error.http_status, error_code=error.code
+        )
     return location, reservation, None
 
 
@@ -247,13 +255,11 @@ def _booking_url(request, reservation):
 def loan_slip(request, location, code):
     location = _location(request, location)
     reservation = _reservation(request, location, code)
-    handovers = list(
-        Handover.objects.filter(reservation=reservation, returned_at__isnull=True)
-        .select_related("unit", "unit__item_type", "handed_out_by").order_by("unit__asset_tag")
-    )
+    # Every unit that went out on the booking, also after it came back: a slip can be printed again.
+    handovers = reservation_handovers(reservation)
     if not handovers:
-        messages.error(request, _("Nothing is out on this booking, so there is no loan slip."))
-        return _render_booking(request, location, reservation, status=409)
+        messages.error(request, _("Nothing was handed out on this booking, so there is no loan slip."))
+        return _render_booking(request, location, reservation, status=409, error_code="nothing_handed_out")
     pdf = loan_slip_pdf(reservation=reservation, handovers=handovers, booking_url=_booking_url(request, reservation))
     response = HttpResponse(pdf, content_type="application/pdf")
     disposition = "attachment" if request.GET.get("download") else "inline"
@@ -271,20 +277,13 @@ def no_show(request, location, code):
     return redirect("frontend:counter", location=location.slug)
 
 
-def _later_return_days(location, reservation):
-    longest = min(line.item_type.max_loan_days for line in reservation.lines.all())
-    first = reservation.return_day + datetime.timedelta(days=1)
-    last = reservation.pickup_day + datetime.timedelta(days=longest)
-    return [day.day for day in counter_days(location=location, first_day=first, last_day=last) if day.is_open] \
-        if first <= last else []
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def extend(request, location, code):
     location = _location(request, location)
     reservation = _reservation(request, location, code)
-    form = ExtendForm(request.POST or None, return_days=_later_return_days(location, reservation))
+    return_days = extension_return_days(reservation=reservation, today=timezone.localdate())
+    form = ExtendForm(_posted(request), return_days=return_days)
     context = {"location": location, "reservation": reservation, "form": form}
     if request.method == "POST":
         if not form.is_valid():
@@ -292,8 +291,7 @@ def extend(request, location, code):
         try:
             reservation_extend(reservation=reservation, actor=request.user, return_day=form.cleaned_data["return_day"])
         except BookingError as error:
-            messages.error(request, error.message)
-            return render(request, "counter/extend.html", context, status=error.http_status)
+            return _refused(request, "counter/extend.html", context, error)
         messages.success(request, _("Extended until %(day)s.") % {
             "day": form.cleaned_data["return_day"].strftime("%d.%m.%Y")})
         return redirect("frontend:counter_booking", location=location.slug, code=reservation.code)
@@ -316,21 +314,21 @@ def unit(request, location, asset_tag):
     location = _location(request, location)
     unit = _unit(location, asset_tag)
     open_handover = unit_open_handover(unit)
-    form = TakeBackForm(request.POST or None) if open_handover else None
+    form = None
+    if open_handover:
+        form = TakeBackForm(_posted(request), initial={"handover": open_handover.pk})
     context = {"location": location, "unit": unit, "open_handover": open_handover, "form": form,
                "history": unit_history(unit)[:50], "today": timezone.localdate()}
     if request.method == "POST":
         if form is None:
-            messages.error(request, BookingError("unit_not_on_loan").message)
-            return render(request, "counter/unit.html", context, status=409)
+            return _refused(request, "counter/unit.html", context, BookingError("unit_not_on_loan"))
         if not form.is_valid():
             return render(request, "counter/unit.html", context, status=400)
         try:
             handover = takeback_unit(unit=unit, actor=request.user, condition=form.cleaned_data["condition"],
-                                     note=form.cleaned_data["note"])
+                                     note=form.cleaned_data["note"], handover_id=form.cleaned_data["handover"])
         except BookingError as error:
-            messages.error(request, error.message)
-            return render(request, "counter/unit.html", context, status=error.http_status)
+            return _refused(request, "counter/unit.html", context, error)
         reservation = open_handover.reservation
         reservation.refresh_from_db()
         message = _("%(unit)s taken back (%(condition)s).") % {
@@ -357,15 +355,6 @@ def _current_slot(location):
     return begun[-1] if begun else slots[0]
 
 
-def _teachers_matching(query):
-    return (
-        User.objects.filter(role=Role.TEACHER, is_active=True)
-        .filter(Q(username__icontains=query) | Q(first_name__icontains=query) | Q(last_name__icontains=query)
-                | Q(email__icontains=query))
-        .prefetch_related("schools").order_by("last_name", "first_name", "pk")[:20]
-    )
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def walk_in(request, location):
@@ -375,19 +364,17 @@ def walk_in(request, location):
     teacher = None
     teacher_id = request.POST.get("teacher") or request.GET.get("teacher")
     if teacher_id:
-        if not str(teacher_id).isdigit():
+        if not (teacher_id.isascii() and teacher_id.isdigit()):
             raise Http404
         teacher = get_object_or_404(User.objects.filter(role=Role.TEACHER, is_active=True), pk=teacher_id)
     if teacher is None:
         search = TeacherSearchForm(request.GET or None)
-        context.update(search=search, teachers=_teachers_matching(search.cleaned_data["q"]) if search.is_valid() else None)
+        context.update(search=search, teachers=teachers_matching(search.cleaned_data["q"]) if search.is_valid() else None)
         return render(request, "counter/walk_in.html", context, status=400 if search.is_bound and not search.is_valid() else 200)
     today = timezone.localdate()
-    item_types = ItemType.objects.filter(location=location).order_by("category__position", "name")
-    longest = max((item_type.max_loan_days for item_type in item_types), default=0)
-    return_days = [day.day for day in counter_days(
-        location=location, first_day=today, last_day=today + datetime.timedelta(days=longest)) if day.is_open]
-    form = WalkInForm(request.POST or None, schools=teacher.schools.filter(active=True), return_days=return_days,
+    item_types = list(ItemType.objects.filter(location=location).order_by("category__position", "name"))
+    return_days = walk_in_return_days(location=location, item_types=item_types, today=today)
+    form = WalkInForm(_posted(request), schools=teacher.schools.filter(active=True), return_days=return_days,
                       item_types=item_types)
     context.update(teacher=teacher, form=form)
     if request.method == "POST":
@@ -401,9 +388,7 @@ def walk_in(request, location):
                 note=_("Walk-in at the counter"),
             )
         except BookingError as error:
-            messages.error(request, error.message)
-            context["error_code"] = error.code
-            return render(request, "counter/walk_in.html", context, status=error.http_status)
+            return _refused(request, "counter/walk_in.html", context, error)
         messages.success(request, _("Booked for %(teacher)s. Scan the units to hand them over.") % {"teacher": teacher})
         return redirect("frontend:counter_booking", location=location.slug, code=reservation.code)
     return render(request, "counter/walk_in.html", context)
@@ -417,7 +402,8 @@ def walk_in(request, location):
 def labels(request, location):
     """Label sheets from the counter: all units of an item, or the asset tags listed."""
     location = _location(request, location)
-    form = CounterLabelForm(request.POST or None, item_types=ItemType.objects.filter(location=location))
+    form = CounterLabelForm(_posted(request), item_types=ItemType.objects.filter(location=location),
+                            hosts=_own_hosts(request))
     context = {"location": location, "form": form}
     if request.method == "POST":
         if not form.is_valid():

@@ -18,7 +18,8 @@ from lending.exceptions import BookingError
 from lending.models import DamageReport, ReservationLine, ReservationStatus
 from lending.selectors import counter_location_get, reservation_get_for_user
 from lending.services import damage_report_create, damage_report_settle
-from lending.statistics import damage_reports_at, damage_statistics as damage_statistics_of_year
+from lending.statistics import damage_reports_at
+from lending.statistics import damage_statistics as damage_statistics_of_year
 
 REPORTS_PER_PAGE = 50
 

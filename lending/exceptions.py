@@ -53,6 +53,7 @@ BOOKING_ERRORS = {
     "not_your_loan": (_("You can only report damage for your own loans that are handed out."), 403),
     "report_invalid": (_("Choose what happened and describe it."), 400),
     "resolution_invalid": (_("Choose how the report was settled, and a compensation amount of at least zero."), 400),
+    "already_reported": (_("This has already been reported; the media centre is following it up."), 409),
     "report_settled": (_("This damage report has already been settled."), 409),
 }
 

@@ -9,6 +9,7 @@ without touching the database, or refuses it with a BookingError saying why.
 import re
 from urllib.parse import unquote, urlsplit
 
+from catalog.models import ASSET_TAG_VALIDATOR
 from lending.exceptions import BookingError
 from lending.secrets import normalise_booking_code
 
@@ -18,9 +19,10 @@ BOOKING = "booking"
 UNIT = "unit"
 
 _PATH = re.compile(r"^/(?P<kind>[ru])/(?P<value>[^/]+)/?$")
-# \Z, not $: `$` also matches before a final newline, and "%0A" decodes to one after the check
-# for control characters has run.
-_BARE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,39}\Z")
+# A bare code is an asset tag or a booking code; both fit the asset tag rule of catalog.models,
+# which ends in \Z, not $: `$` also matches before a final newline, and "%0A" decodes to one
+# after the check for control characters has run.
+_BARE = ASSET_TAG_VALIDATOR.regex
 
 
 def scan_parse(raw, *, hosts=()):

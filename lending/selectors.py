@@ -3,15 +3,15 @@
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Count, Prefetch, Q, Sum
 from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Prefetch, Q, Sum
 from django.http import Http404
 
+from accounts.models import Role
 from catalog.models import Location, Unit
 from catalog.selectors import counter_days
-from accounts.models import Role
-from lending.models import Handover, Reservation, ReservationLine, ReservationStatus, UnitEvent
 from lending.exceptions import BookingError
+from lending.models import Handover, Reservation, ReservationLine, ReservationStatus, UnitEvent
 from lending.scanning import BOOKING, UNIT
 from lending.secrets import normalise_booking_code
 
@@ -172,10 +172,6 @@ class Agenda:
     returns: list  # due back that day (handed out, or already returned)
     overdue: list  # handed out and due before that day (only on today's agenda)
 
-    @property
-    def is_empty(self):
-        return not (self.pickups_by_slot or self.returns or self.overdue)
-
 
 def counter_agenda(*, location, day, today):
     """Pickups by slot, returns due and overdue loans of one counter day, each with its counter
@@ -217,6 +213,41 @@ def scan_lookup(*, kind, value):
         if reservation is not None:
             return reservation
     raise BookingError("scan_unknown")
+
+
+def reservation_handovers(reservation):
+    """Every unit that went out on a booking (out now or back), with its item: the hand-over
+    page and the loan slip. Units scanned and taken off again before the hand-over are not
+    here (their rows are deleted; the events keep them)."""
+    return list(
+        Handover.objects.filter(reservation=reservation)
+        .select_related("unit", "unit__item_type", "handed_out_by").order_by("unit__asset_tag")
+    )
+
+
+def _open_days(*, location, first_day, last_day):
+    if first_day > last_day:
+        return []
+    return [day.day for day in counter_days(location=location, first_day=first_day, last_day=last_day) if day.is_open]
+
+
+def extension_return_days(*, reservation, today):
+    """The open counter days a loan may be extended to: after its return day and not before
+    today, within the shortest longest-loan of its items from the pickup day. The service
+    checks the units."""
+    longest = min(line.item_type.max_loan_days for line in reservation.lines.all())
+    return _open_days(
+        location=reservation.location,
+        first_day=max(reservation.return_day + datetime.timedelta(days=1), today),
+        last_day=reservation.pickup_day + datetime.timedelta(days=longest),
+    )
+
+
+def walk_in_return_days(*, location, item_types, today):
+    """The open counter days a walk-in booking from today may run to (the longest loan of any
+    item of the counter; the service checks the booked ones)."""
+    longest = max((item_type.max_loan_days for item_type in item_types), default=0)
+    return _open_days(location=location, first_day=today, last_day=today + datetime.timedelta(days=longest))
 
 
 def unit_history(unit):

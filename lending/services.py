@@ -10,6 +10,7 @@ database write lock when it begins (settings: transaction_mode IMMEDIATE), which
 writers the same way.
 """
 
+import dataclasses
 import datetime
 import logging
 from decimal import Decimal, InvalidOperation
@@ -22,8 +23,6 @@ from catalog.models import LOANABLE_UNIT_STATUSES, ItemType, Location, Unit, Uni
 from catalog.selectors import closure_on
 from lending.availability import availability
 from lending.exceptions import BookingError
-from lending.scanning import scan_parse
-from lending.selectors import scan_lookup
 from lending.models import (
     DamageReport,
     Handover,
@@ -33,6 +32,8 @@ from lending.models import (
     ReservationStatus,
     UnitEvent,
 )
+from lending.scanning import scan_parse
+from lending.selectors import scan_lookup
 
 logger = logging.getLogger(__name__)
 
@@ -383,32 +384,58 @@ def _snapshot(reservation, quantities):
 HANDOVERABLE_STATUSES = (ReservationStatus.CONFIRMED, ReservationStatus.HANDED_OUT)
 
 
-def counter_scan(*, actor, location, raw, hosts=(), record=True):
-    """Resolve what the scan field received at `location`'s counter and log the scan.
+@dataclasses.dataclass(frozen=True)
+class ScanOutcome:
+    """What a scan at the counter found and what the counter does next (`step`):
 
-    Returns the Reservation or the Unit the code names (see `lending.scanning.scan_parse` for
-    what is accepted). The scan is written to the booking's or the unit's event log with who
-    scanned it and where; `record=False` leaves that to what the scan does next (a unit scanned
-    into a hand-over is logged as handed out, and a refused one leaves no trace).
+    - "hand_over": a booking; its hand-over page opens.
+    - "assign": a unit scanned while a booking is at the desk; it joins that booking.
+    - "take_back": a unit out on a handed-out booking; its take-back opens, also from the page of
+      another booking that is already handed out (a returning teacher does not wait for the
+      clerk to leave the last booking), but not in the middle of another booking's hand-over.
+    - "show_unit": any other unit: where it is and its history.
+    """
+
+    step: str
+    reservation: Reservation | None = None
+    unit: Unit | None = None
+
+
+def counter_scan(*, actor, location, raw, hosts=(), at_desk=None):
+    """Resolve what the scan field received at `location`'s counter, decide the next step (see
+    ScanOutcome) and log the scan in the booking's or the unit's events, with who and where.
+
+    `at_desk` is the booking whose page the scan came from, if any. A unit it makes the counter
+    assign is logged by `handover_assign_unit` instead (a refused one leaves no trace).
 
     Raises BookingError with one of: scan_empty, scan_too_long, scan_malformed, scan_foreign_url,
     scan_unknown, scan_other_location. Nothing is written when it raises.
     """
     kind, value = scan_parse(raw, hosts=hosts)
     found = scan_lookup(kind=kind, value=value)
-    if isinstance(found, Unit):
-        if found.item_type.location_id != location.pk:
-            raise BookingError("scan_other_location")
-        if record:
-            UnitEvent.objects.create(unit=found, actor=actor, action=UnitEvent.Action.SCANNED,
-                                     data={"location": location.slug})
-    else:
+    where = {"location": location.slug}
+    if isinstance(found, Reservation):
         if found.location_id != location.pk:
             raise BookingError("scan_other_location")
-        if record:
-            ReservationEvent.objects.create(reservation=found, actor=actor,
-                                            action=ReservationEvent.Action.SCANNED, data={"location": location.slug})
-    return found
+        ReservationEvent.objects.create(reservation=found, actor=actor, action=ReservationEvent.Action.SCANNED,
+                                        data=where)
+        return ScanOutcome(step="hand_over", reservation=found)
+    unit = found
+    if unit.item_type.location_id != location.pk:
+        raise BookingError("scan_other_location")
+    open_handover = Handover.objects.filter(unit=unit, returned_at__isnull=True).select_related("reservation").first()
+    handing_out = at_desk is not None and at_desk.status == ReservationStatus.CONFIRMED
+    out_elsewhere = open_handover is not None and open_handover.reservation.status == ReservationStatus.HANDED_OUT
+    if out_elsewhere and not (handing_out and open_handover.reservation_id != at_desk.pk):
+        outcome = ScanOutcome(step="take_back", reservation=open_handover.reservation, unit=unit)
+    elif at_desk is not None:
+        # During a hand-over a unit that is with someone else is refused (unit_on_loan), not
+        # taken back: the clerk is filling this booking and must notice the wrong label.
+        return ScanOutcome(step="assign", reservation=at_desk, unit=unit)
+    else:
+        outcome = ScanOutcome(step="show_unit", unit=unit)
+    UnitEvent.objects.create(unit=unit, actor=actor, action=UnitEvent.Action.SCANNED, data=where)
+    return outcome
 
 
 def _lock_reservation(reservation):
@@ -525,7 +552,7 @@ def handover_complete(*, reservation, actor):
     return reservation
 
 
-def takeback_unit(*, unit, actor, condition, note=""):
+def takeback_unit(*, unit, actor, condition, note="", handover_id=None):
     """Take a unit back at the counter, whenever it comes, with its condition.
 
     Closes the unit's open hand-over (late when today is after the booking's return day). Any
@@ -535,6 +562,9 @@ def takeback_unit(*, unit, actor, condition, note=""):
     whose hand-over was not confirmed yet undoes the scan (the Handover row is deleted, the events
     stay); the booking stays confirmed.
     Locks the reservation, then the unit's item type (its loanable count may drop), then the unit.
+
+    `handover_id`, when given, is the loan the clerk was shown: if the unit was taken back and
+    lent again meanwhile, the take-back is refused rather than closing the new loan.
 
     Raises BookingError with one of: condition_invalid, unit_not_on_loan. Nothing is written when
     it raises. Returns the closed Handover.
@@ -551,7 +581,7 @@ def takeback_unit(*, unit, actor, condition, note=""):
         unit = _lock_unit(unit)
         # Re-read under the locks: another counter may have taken the unit back meanwhile.
         handover = _open_handover(unit.pk)
-        if handover is None or handover.reservation_id != reservation.pk:
+        if handover is None or handover.reservation_id != reservation.pk or handover_id not in (None, handover.pk):
             raise BookingError("unit_not_on_loan")
         handover.returned_at = timezone.now()
         handover.returned_by = actor
@@ -584,7 +614,19 @@ def takeback_unit(*, unit, actor, condition, note=""):
             already_reported = not undone and DamageReport.objects.filter(
                 handover=handover, status=DamageReport.Status.OPEN
             ).exists()
-            if not already_reported:
+            whole_loan_report = None if undone or already_reported else DamageReport.objects.filter(
+                reservation=reservation, unit__isnull=True, status=DamageReport.Status.OPEN
+            ).first()
+            if whole_loan_report is not None:
+                # The teacher reported the loan as a whole; this is the unit it was about. One
+                # incident stays one case in the statistics.
+                whole_loan_report.unit, whole_loan_report.handover = unit, handover
+                whole_loan_report.save(update_fields=["unit", "handover"])
+                UnitEvent.objects.create(
+                    unit=unit, actor=actor, action=UnitEvent.Action.DAMAGE_REPORTED,
+                    data={"report": whole_loan_report.pk, "kind": whole_loan_report.kind, "condition": condition},
+                )
+            elif not already_reported:
                 report = DamageReport.objects.create(
                     unit=unit, reservation=reservation, handover=None if undone else handover,
                     kind=DamageReport.Kind.LOSS if lost else DamageReport.Kind.DAMAGE,
@@ -654,13 +696,14 @@ def reservations_mark_no_shows(*, day, actor=None, location=None):
 def damage_report_create(*, reporter, reservation, unit_or_none, kind, description):
     """Report damage, theft or loss of a loan online.
 
-    Teachers report for their own bookings that are handed out; counter staff may record a report
-    for any handed-out booking (a phone call). With a unit, it must be out on this booking; without
+    Teachers report for their own bookings that are handed out; staff of the booking's counter
+    may record a report for it (a phone call). With a unit, it must be out on this booking; without
     one, the report concerns the loan as a whole. The unit's status stays as it is until it is
     taken back (or taken back as lost).
 
     Raises BookingError with one of: report_invalid (unknown kind, empty description),
-    not_your_loan. Nothing is written when it raises. Returns the DamageReport.
+    not_your_loan, already_reported (an open report of the same unit, or of the whole loan).
+    Nothing is written when it raises. Returns the DamageReport.
     """
     if kind not in DamageReport.Kind.values or not (description or "").strip():
         raise BookingError("report_invalid")
@@ -669,7 +712,8 @@ def damage_report_create(*, reporter, reservation, unit_or_none, kind, descripti
     with transaction.atomic():
         reservation = _lock_reservation(reservation)
         is_borrower = reservation.borrower_id == reporter.pk
-        if not (is_borrower or reporter.is_counter_staff) or reservation.status != ReservationStatus.HANDED_OUT:
+        staff = reporter.is_counter_staff and reporter.works_at(reservation.location)
+        if not (is_borrower or staff) or reservation.status != ReservationStatus.HANDED_OUT:
             raise BookingError("not_your_loan")
         handover = None
         if unit_or_none is not None:
@@ -678,6 +722,13 @@ def damage_report_create(*, reporter, reservation, unit_or_none, kind, descripti
             ).select_related("unit").first()
             if handover is None:
                 raise BookingError("not_your_loan")
+        # One incident, one report: a second report of the same unit (or of the whole loan) while
+        # the first is open would count twice in the statistics.
+        if DamageReport.objects.filter(
+            reservation=reservation, handover=handover, status=DamageReport.Status.OPEN,
+            **({} if handover else {"unit__isnull": True}),
+        ).exists():
+            raise BookingError("already_reported")
         report = DamageReport.objects.create(
             unit=handover.unit if handover else None, reservation=reservation, handover=handover, kind=kind,
             description=description.strip(), reported_by=reporter,

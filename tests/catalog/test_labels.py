@@ -6,6 +6,7 @@ import pypdfium2 as pdfium
 import pytest
 import qrcode
 import zxingcpp
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 from qrcode import util
@@ -13,7 +14,14 @@ from qrcode.constants import ERROR_CORRECT_M
 
 from catalog.exceptions import CatalogError
 from catalog.labels import (
-    LABEL_FORMATS, _packed, _penalty, _version_masks, label_base_url, label_sheet_pdf, qr_matrix, unit_label_url,
+    LABEL_FORMATS,
+    _packed,
+    _penalty,
+    _version_masks,
+    label_base_url,
+    label_sheet_pdf,
+    qr_matrix,
+    unit_label_url,
 )
 from catalog.models import Unit
 from tests import factories
@@ -234,3 +242,11 @@ def test_people_who_are_not_staff_cannot_print_labels(client, clerk, units):
 
     assert response.status_code == 302
     assert "application/pdf" not in response.get("Content-Type", "")
+
+
+@pytest.mark.parametrize("tag", ["VR_01", "MZ.VR.01", "-VR", "VR 01", "VR-01\n"])
+def test_asset_tags_the_scan_field_could_not_read_are_refused(item_type, tag):
+    unit = Unit(item_type=item_type, asset_tag=tag)
+    with pytest.raises(ValidationError) as refused:
+        unit.full_clean()
+    assert "asset_tag" in refused.value.message_dict

@@ -149,9 +149,10 @@ def test_the_agenda_of_another_day_and_a_bad_date(at_counter, booking, location,
     response = at_counter.get(url("counter"), {"tag": NEXT_TUESDAY.isoformat()})
     assert [r.code for _, rs in response.context["agenda"].pickups_by_slot for r in rs] == [later.code]
     assert response.context["previous_day"] == WEDNESDAY
-    response = at_counter.get(url("counter"), {"tag": "2027-02-30"})
-    assert response.status_code == 400
-    assert "Das ist kein Datum" in page_text(response)
+    for bad in ("2027-02-30", "9999-12-31", "0001-01-01"):
+        response = at_counter.get(url("counter"), {"tag": bad})
+        assert response.status_code == 400
+        assert "Gezeigt wird heute" in page_text(response) and response.context["agenda"].day == TUESDAY
 
 
 def test_the_agenda_needs_the_same_number_of_queries_for_many_bookings(
@@ -286,7 +287,7 @@ def test_a_unit_that_cannot_go_out_is_refused_with_its_reason_and_changes_nothin
 
 def test_confirming_with_nothing_scanned_is_refused(at_counter, booking):
     response = at_counter.post(url("counter_handover_confirm", booking.code))
-    assert response.status_code == 409
+    assert response.status_code == 409 and response.context["error_code"] == "nothing_handed_out"
     booking.refresh_from_db()
     assert booking.status == ReservationStatus.CONFIRMED
 
@@ -349,7 +350,56 @@ def test_a_late_return_is_marked_late(at_counter, handed_out, units, time_machin
 
 def test_taking_back_a_unit_on_the_shelf_is_refused(at_counter, units, tuesday):
     response = at_counter.post(url("counter_unit", units[0].asset_tag), {"condition": "complete"})
-    assert response.status_code == 409
+    assert response.status_code == 409 and response.context["error_code"] == "unit_not_on_loan"
+
+
+def test_a_take_back_of_a_loan_that_changed_meanwhile_is_refused(at_counter, handed_out, units):
+    shown = Handover.objects.get(unit=units[0], returned_at=None)
+    before = counter_written()
+    response = at_counter.post(url("counter_unit", units[0].asset_tag),
+                               {"condition": "complete", "handover": shown.pk + 1000})
+    assert response.status_code == 409 and response.context["error_code"] == "unit_not_on_loan"
+    assert counter_written() == before
+
+
+def test_a_unit_coming_back_is_taken_back_from_another_handed_out_booking_but_not_mid_hand_over(
+        at_counter, handed_out, units, location, school_b, teacher_b, item_type, clerk):
+    other = factories.make_reservation(location=location, school=school_b, borrower=teacher_b,
+                                       lines={item_type: 1}, pickup_day=TUESDAY, return_day=WEDNESDAY)
+    handover_assign_unit(reservation=other, unit=units[1], actor=clerk)
+    handover_complete(reservation=other, actor=clerk)
+    # The clerk still has the other (handed-out) booking open when Alice brings her case back.
+    response = scan(at_counter, units[0].asset_tag, booking=other)
+    assert response.status_code == 302 and response["Location"] == url("counter_unit", units[0].asset_tag)
+    assert UnitEvent.objects.filter(unit=units[0], action=UnitEvent.Action.SCANNED).count() == 1
+    # In the middle of a hand-over the same scan is refused (a wrong label), with a way out.
+    waiting = factories.make_reservation(location=location, school=school_b, borrower=teacher_b,
+                                         lines={item_type: 1}, pickup_day=TUESDAY, return_day=WEDNESDAY)
+    before = counter_written()
+    response = scan(at_counter, units[0].asset_tag, booking=waiting)
+    assert response.status_code == 409 and response.context["error_code"] == "unit_on_loan"
+    assert url("counter_unit", units[0].asset_tag) in page_text(response)
+    assert counter_written() == before
+
+
+def test_a_booking_scanned_on_another_bookings_page_is_logged(at_counter, booking, location, school_b, teacher_b,
+                                                              item_type, clerk):
+    other = factories.make_reservation(location=location, school=school_b, borrower=teacher_b,
+                                       lines={item_type: 1}, pickup_day=TUESDAY, return_day=WEDNESDAY)
+    response = scan(at_counter, other.code, booking=booking)
+    assert response["Location"] == url("counter_booking", other.code)
+    assert ReservationEvent.objects.get(reservation=other, action=ReservationEvent.Action.SCANNED).actor == clerk
+
+
+def test_the_loan_slip_can_be_printed_again_after_the_return(at_counter, handed_out, units, robots, time_machine):
+    for unit in (units[0], *robots.units.all()):
+        at_counter.post(url("counter_unit", unit.asset_tag), {"condition": "complete"})
+    handed_out.refresh_from_db()
+    assert handed_out.status == ReservationStatus.RETURNED
+    slip = at_counter.get(url("counter_loan_slip", handed_out.code))
+    assert slip.status_code == 200 and slip["Content-Disposition"].startswith("inline")
+    text = "".join(page.get_textpage().get_text_range() for page in pypdfium2.PdfDocument(slip.content))
+    assert units[0].asset_tag in text
 
 
 # Walk-in and extension -------------------------------------------------------------------------------
@@ -396,9 +446,22 @@ def test_extending_into_someone_elses_booking_is_refused(at_counter, handed_out,
     factories.make_reservation(location=location, school=school_b, borrower=teacher_b, lines={robots: 1},
                                pickup_day=later, return_day=later)
     response = at_counter.post(url("counter_extend", handed_out.code), {"return_day": later.isoformat()})
-    assert response.status_code == 409
+    assert response.status_code == 409 and response.context["error_code"] == "not_enough_units"
     handed_out.refresh_from_db()
     assert handed_out.return_day == NEXT_WEDNESDAY
+
+
+def test_an_overdue_loan_is_offered_only_days_from_today(at_counter, handed_out, clerk, time_machine):
+    travel_to(time_machine, datetime.date(2027, 3, 17))  # a week after the return day, a Wednesday
+    at_counter.force_login(clerk)  # the Tuesday session has expired by now
+    page = at_counter.get(url("counter_extend", handed_out.code))
+    offered = [datetime.date.fromisoformat(value) for value, _ in page.context["form"].fields["return_day"].choices]
+    assert offered and min(offered) == datetime.date(2027, 3, 17)  # not Tuesday the 16th, already past
+
+
+def test_a_walk_in_for_a_strange_teacher_id_is_404(at_counter, tuesday):
+    assert at_counter.get(url("counter_walk_in"), {"teacher": "²"}).status_code == 404
+    assert at_counter.post(url("counter_walk_in"), {"teacher": "1; DROP"}).status_code == 404
 
 
 # Labels ----------------------------------------------------------------------------------------------
@@ -414,6 +477,26 @@ def test_label_sheets_can_be_printed_at_the_counter(at_counter, item_type, units
     refused = at_counter.post(url("counter_labels"), {"asset_tags": "GIBT-ES-NICHT", "label_format": "3x8",
                                                       "start_position": "1"})
     assert refused.status_code == 400 and "GIBT-ES-NICHT" in page_text(refused)
+
+
+def test_labels_for_scanned_label_links(at_counter, units):
+    scanned = "\n".join(f"http://testserver/u/{unit.asset_tag}" for unit in units[:2])
+    response = at_counter.post(url("counter_labels"), {"asset_tags": scanned, "label_format": "2x4",
+                                                       "start_position": "3"})
+    assert response.status_code == 200
+    image = pypdfium2.PdfDocument(response.content)[0].render(scale=3).to_pil()
+    assert sorted(code.text for code in zxingcpp.read_barcodes(image)) == [
+        f"http://testserver/u/{unit.asset_tag}" for unit in units[:2]]
+    refused = at_counter.post(url("counter_labels"), {"asset_tags": "https://example.com/x", "label_format": "2x4",
+                                                      "start_position": "1"})
+    assert refused.status_code == 400 and "Keine Inventarnummern" in page_text(refused)
+
+
+def test_too_many_labels_at_once_are_refused(at_counter, item_type, monkeypatch):
+    monkeypatch.setattr("catalog.labels.MAX_LABELS", 2)
+    response = at_counter.post(url("counter_labels"), {"item_type": item_type.pk, "label_format": "3x8",
+                                                       "start_position": "1"})
+    assert response.status_code == 400 and "Höchstens 2 Etiketten" in page_text(response)
 
 
 def test_the_frozen_monday_is_not_a_counter_day(at_counter, time_machine, location):

@@ -214,10 +214,11 @@ def test_an_unknown_filter_value_is_400(client, clerk, location, reports):
 
 def test_the_list_needs_the_same_few_queries_for_many_reports(client, clerk, location, loan, units, teacher_a,
                                                              django_assert_max_num_queries):
+    # Written directly: the service allows one open report per unit and loan.
     for number in range(30):
-        damage_report_create(
-            reporter=teacher_a, reservation=loan, unit_or_none=units[number % 2] if number % 3 else None,
-            kind="damage", description=f"Schaden {number}",
+        DamageReport.objects.create(
+            reservation=loan, unit=units[number % 2] if number % 3 else None, kind="damage",
+            description=f"Schaden {number}", reported_by=teacher_a, source=DamageReport.Source.TEACHER,
         )
     client.force_login(clerk)
 
@@ -228,8 +229,11 @@ def test_the_list_needs_the_same_few_queries_for_many_reports(client, clerk, loc
 
 
 def test_the_list_is_paginated(client, clerk, location, loan, teacher_a):
-    for number in range(51):
-        damage_report_create(reporter=teacher_a, reservation=loan, unit_or_none=None, kind="loss", description=f"{number}")
+    DamageReport.objects.bulk_create(
+        DamageReport(reservation=loan, kind="loss", description=f"{number}", reported_by=teacher_a,
+                     source=DamageReport.Source.TEACHER)
+        for number in range(51)
+    )
     client.force_login(clerk)
 
     first = client.get(list_url(location), {"status": "open"})

@@ -11,6 +11,7 @@ from lending.services import (
     damage_report_settle,
     takeback_unit,
 )
+from tests import factories
 from tests.lending.conftest import TUESDAY, refused_at_counter, travel_to
 
 
@@ -65,6 +66,36 @@ def test_another_teacher_cannot_report_for_this_loan(loan, units, teacher_b):
         damage_report_create, reporter=teacher_b, reservation=loan, unit_or_none=units[0], kind="damage",
         description="kaputt",
     ) == "not_your_loan"
+
+
+def test_staff_of_another_counter_cannot_report_for_this_loan(loan, units):
+    elsewhere = factories.make_user(role="staff")
+    elsewhere.locations.add(factories.make_location())
+    assert refused(
+        damage_report_create, reporter=elsewhere, reservation=loan, unit_or_none=units[0], kind="damage",
+        description="kaputt",
+    ) == "not_your_loan"
+
+
+@pytest.mark.parametrize("unit_index", [0, None])
+def test_one_incident_is_reported_once(loan, units, teacher_a, unit_index):
+    unit = None if unit_index is None else units[unit_index]
+    damage_report_create(reporter=teacher_a, reservation=loan, unit_or_none=unit, kind="damage", description="kaputt")
+    assert refused(
+        damage_report_create, reporter=teacher_a, reservation=loan, unit_or_none=unit, kind="damage",
+        description="kaputt (noch einmal abgeschickt)",
+    ) == "already_reported"
+
+
+def test_a_report_of_the_whole_loan_takes_the_unit_that_comes_back_damaged(loan, units, teacher_a, clerk):
+    report = damage_report_create(reporter=teacher_a, reservation=loan, unit_or_none=None, kind="damage",
+                                  description="Eine Brille ist heruntergefallen")
+
+    takeback_unit(unit=units[1], actor=clerk, condition="damaged", note="Glas gesprungen")
+
+    report.refresh_from_db()
+    assert DamageReport.objects.count() == 1  # one incident, one case in the statistics
+    assert (report.unit, report.handover.unit, report.status) == (units[1], units[1], DamageReport.Status.OPEN)
 
 
 @pytest.mark.parametrize("status", [ReservationStatus.CONFIRMED, ReservationStatus.RETURNED, ReservationStatus.CANCELLED])

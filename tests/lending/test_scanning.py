@@ -136,7 +136,7 @@ def dashed_lowercase(code):
 def test_a_scanned_booking_is_found_and_the_scan_logged_once_with_the_clerk(booking, location, clerk, raw):
     found = counter_scan(actor=clerk, location=location, raw=raw(booking.code), hosts=HOSTS)
 
-    assert found == booking
+    assert (found.step, found.reservation) == ("hand_over", booking)
     [event] = ReservationEvent.objects.all()
     assert (event.reservation, event.action, event.actor, event.data) == (
         booking, ReservationEvent.Action.SCANNED, clerk, {"location": "mz-test"}
@@ -157,7 +157,7 @@ def test_a_scanned_unit_is_found_and_the_scan_logged_once_with_the_clerk(units, 
 
     found = counter_scan(actor=clerk, location=location, raw=raw(unit.asset_tag), hosts=HOSTS)
 
-    assert found == unit
+    assert (found.step, found.unit) == ("show_unit", unit)
     [event] = UnitEvent.objects.all()
     assert (event.unit, event.action, event.actor, event.data) == (
         unit, UnitEvent.Action.SCANNED, clerk, {"location": "mz-test"}

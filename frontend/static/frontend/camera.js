@@ -21,8 +21,16 @@ let reader = null; // the promise of the loaded library, shared by every start
 let stream = null;
 let run = 0; // bumped by every stop, so a start or scan loop that outlived its run gives up
 
+let said = 0;
+
 function say(key) {
-  statusLine.textContent = panel.dataset[key] || "";
+  // Set a moment after the panel appears: a live region changed in the same tick as it is
+  // un-hidden is often not announced by screen readers.
+  const text = panel.dataset[key] || "";
+  const token = ++said;
+  window.setTimeout(() => {
+    if (token === said) statusLine.textContent = text;
+  }, 50);
 }
 
 function loadReader() {

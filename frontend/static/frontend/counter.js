@@ -44,6 +44,12 @@
       focusScan();
     }
   }, true);
-  // After a refusal the field holds nothing: ready for the next scan at once.
-  focusScan();
+  // A form sent back with errors takes the focus to its first invalid field; otherwise the scan
+  // field is ready for the next scan at once.
+  var invalid = document.querySelector("main form:not(#scan-form) [aria-invalid=true]");
+  if (invalid) {
+    invalid.focus();
+  } else {
+    focusScan();
+  }
 })();
