@@ -118,6 +118,14 @@ def _booking_code(index):
     return "".join(chars)
 
 
+def _sample(rng, values, count):
+    """`count` different values in random order; they repeat only when there are fewer than `count`."""
+    chosen = []
+    while len(chosen) < count:
+        chosen += rng.sample(values, min(len(values), count - len(chosen)))
+    return chosen
+
+
 def _percentile(values, fraction):
     """Nearest-rank percentile."""
     ordered = sorted(values)
@@ -590,18 +598,19 @@ class Command(BaseCommand):
             clerk.role = Role.STAFF
             clerk.save(update_fields=["role"])
         clerk.locations.add(location)
-        # The bookings a clerk scans: holding ones (picked up or brought back), with several lines.
-        codes = list(
-            Reservation.objects.filter(location=location, status__in=HOLDING_STATUSES)
-            .annotate(line_count=Count("lines")).filter(line_count__gte=2)
-            .order_by("pk").values_list("code", flat=True)
-        )
+        # The bookings a clerk scans: holding ones (to hand out or take back) with several lines; on
+        # the small dataset there are too few of them, so any booking with several lines.
+        several_lines = (Reservation.objects.filter(location=location).annotate(line_count=Count("lines"))
+                         .filter(line_count__gte=2).order_by("pk"))
+        codes = list(several_lines.filter(status__in=HOLDING_STATUSES).values_list("code", flat=True))
+        if len(codes) < repeat + 1:
+            codes = list(several_lines.values_list("code", flat=True))
         asset_tags = list(Unit.objects.filter(item_type__location=location).order_by("pk")
                           .values_list("asset_tag", flat=True))
-        if len(codes) < repeat + 1 or len(asset_tags) < repeat + 1:
-            raise CommandError(f"The counter rows need {repeat + 1} bookings with several lines and as many units.")
-        codes = rng.sample(codes, repeat + 1)  # the first of each is the warm-up
-        asset_tags = rng.sample(asset_tags, repeat + 1)
+        if not codes or not asset_tags:
+            raise CommandError("The counter rows need a booking with several lines and a unit.")
+        codes = _sample(rng, codes, repeat + 1)  # the first of each is the warm-up
+        asset_tags = _sample(rng, asset_tags, repeat + 1)
         base_url = settings.SITE_URL or "http://testserver"
         scan_url = reverse("frontend:counter_scan", args=[location.slug])
         client = Client()
