@@ -52,6 +52,8 @@ class Reservation(models.Model):
             models.Index(fields=["status", "return_day", "pickup_day"], name="reservation_hold_window"),
             models.Index(fields=["location", "pickup_day", "pickup_slot"], name="reservation_slot"),
             models.Index(fields=["borrower", "pickup_day"], name="reservation_borrower"),
+            # The counter's returns due on a day.
+            models.Index(fields=["location", "return_day"], name="reservation_return_day"),
         ]
         constraints = [
             models.CheckConstraint(
