@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from accounts.models import Qualification, Role, School, SchoolType, User
 from catalog.models import Closure, ItemType, Location, Unit
-from lending.models import Reservation, ReservationEvent, ReservationLine, ReservationStatus
+from lending.models import Handover, Reservation, ReservationEvent, ReservationLine, ReservationStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -74,6 +74,18 @@ def test_it_has_bookings_of_every_status_with_lines_and_events():
     assert not Reservation.objects.filter(events__isnull=True).exists()
     for status, action in (("returned", "returned"), ("cancelled", "cancelled"), ("no_show", "no_show")):
         assert Reservation.objects.filter(status=status).exclude(events__action=action).count() == 0, status
+
+
+def test_its_loans_have_their_units_out_so_the_counter_can_take_them_back():
+    load_demo()
+
+    for reservation in Reservation.objects.filter(status__in=["handed_out", "returned"]):
+        booked = sum(line.quantity for line in reservation.lines.all())
+        handovers = list(reservation.handovers.all())
+        assert len(handovers) == booked, reservation
+        assert all((handover.returned_at is None) == (reservation.status == "handed_out") for handover in handovers)
+    out = Handover.objects.filter(returned_at__isnull=True)
+    assert out.exists() and out.values("unit").distinct().count() == out.count()
 
 
 def test_running_it_twice_changes_nothing_and_prints_the_logins_again():

@@ -22,7 +22,7 @@ from catalog.models import Category, Closure, ItemType, Location, Unit, UnitStat
 from catalog.selectors import counter_days
 from catalog.services import closures_import_holidays
 from lending.exceptions import BookingError
-from lending.models import Reservation, ReservationEvent, ReservationLine, ReservationStatus
+from lending.models import Handover, Reservation, ReservationEvent, ReservationLine, ReservationStatus, UnitEvent
 from lending.services import reservation_cancel, reservation_create
 
 DEMO_LOCATION_SLUG = "mz-dortmund"
@@ -513,10 +513,11 @@ class DemoLoader:
             "lines": {str(item_type_id): quantity for item_type_id, quantity in sorted(quantities.items())},
         })]
         if status in (ReservationStatus.HANDED_OUT, ReservationStatus.RETURNED):
-            events.append((self._at(pickup_day, slot), self.clerk, action.HANDED_OUT, {}))
+            tags = self._hand_out(reservation, quantities, returned=status == ReservationStatus.RETURNED)
+            events.append((self._at(pickup_day, slot), self.clerk, action.HANDED_OUT, {"units": tags, "complete": True}))
         if status == ReservationStatus.RETURNED:
             returned_at = self._at(return_day, datetime.time(10, 15))
-            events.append((returned_at, self.clerk, action.RETURNED, {"condition": "complete"}))
+            events.append((returned_at, self.clerk, action.RETURNED, {"late": False}))
         if status == ReservationStatus.CANCELLED:
             cancelled_at = self._at(pickup_day - datetime.timedelta(days=3), datetime.time(7, 45))
             events.append((cancelled_at, self.teacher, action.CANCELLED, {}))
@@ -529,6 +530,33 @@ class DemoLoader:
             # `at` is set on creation; move it to when it happened.
             ReservationEvent.objects.filter(pk=event.pk).update(at=at)
         return reservation
+
+    def _hand_out(self, reservation, quantities, *, returned):
+        """The units that went out on a past booking, as the counter would have recorded them:
+        one hand-over per unit (closed as complete if the booking is returned) and the unit's
+        events. Returns their asset tags."""
+        handed_out_at = self._at(reservation.pickup_day, reservation.pickup_slot)
+        returned_at = self._at(reservation.return_day, datetime.time(10, 15)) if returned else None
+        tags = []
+        for item_type_id, quantity in sorted(quantities.items()):
+            # Units not with anyone now: a unit is never out twice.
+            units = Unit.objects.filter(item_type_id=item_type_id, status=UnitStatus.AVAILABLE).exclude(
+                pk__in=Handover.objects.filter(returned_at__isnull=True).values("unit_id")
+            ).order_by("asset_tag")[:quantity]
+            for unit in units:
+                Handover.objects.create(
+                    reservation=reservation, unit=unit, handed_out_at=handed_out_at, handed_out_by=self.clerk,
+                    returned_at=returned_at, returned_by=self.clerk if returned else None,
+                    return_condition=Handover.Condition.COMPLETE if returned else "",
+                )
+                UnitEvent.objects.create(unit=unit, actor=self.clerk, action=UnitEvent.Action.HANDED_OUT,
+                                         at=handed_out_at, data={"reservation": reservation.code})
+                if returned:
+                    UnitEvent.objects.create(unit=unit, actor=self.clerk, action=UnitEvent.Action.RETURNED,
+                                             at=returned_at, data={"reservation": reservation.code,
+                                                                   "condition": "complete", "late": False})
+                tags.append(unit.asset_tag)
+        return tags
 
     def _at(self, day, time):
         return timezone.make_aware(datetime.datetime.combine(day, time))
