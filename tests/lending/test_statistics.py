@@ -7,6 +7,7 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.urls import reverse
 
 from catalog.models import Unit, UnitStatus
 from lending.models import DamageReport, UnitEvent
@@ -105,6 +106,40 @@ def test_the_annual_report_figures_come_out_as_printed():
     # Dortmund 2025: 83,596 iPads, 1,525 damage cases = 1.82 %, 121 thefts and losses = 0.14 %.
     row = DamageStatisticsRow(label="iPads", units=83596, damage_cases=1525, thefts=111, losses=10)
     assert (row.damage_rate, row.theft_and_loss, row.theft_loss_rate) == (Decimal("1.82"), 121, Decimal("0.14"))
+
+
+def test_dortmunds_2025_tables_come_out_of_the_database_and_onto_the_page(client, location, clerk):
+    """The annual report's 2025 rows, from data of that size: 83,596 iPads, 1,525 damage cases
+    (1,82 %), 111 thefts and 10 losses (121, 0,14 %); 1,000 units retired in 2024 do not count."""
+    ipads = factories.make_item_type(location=location, name="iPad", slug="ipad", units=0)
+    units = make_units(ipads, 83596)
+    retired = make_units(ipads, 1000, status=UnitStatus.RETIRED)
+    UnitEvent.objects.bulk_create(
+        UnitEvent(unit=unit, at=at(2024, 7, 1), action=UnitEvent.Action.STATUS_CHANGED,
+                  data={"from": UnitStatus.AVAILABLE, "to": UnitStatus.RETIRED})
+        for unit in retired
+    )
+    kinds = ["damage"] * 1525 + ["theft"] * 111 + ["loss"] * 10
+    DamageReport.objects.bulk_create(
+        DamageReport(unit=units[number * 50], kind=kind, description="…", source=DamageReport.Source.TEACHER,
+                     reported_at=at(2025, 1 + number % 12, 1 + number % 28))
+        for number, kind in enumerate(kinds)
+    )
+    DamageReport.objects.bulk_create(  # the year before and after count for their own years
+        DamageReport(unit=units[number], kind="damage", description="…", source=DamageReport.Source.TEACHER,
+                     reported_at=when)
+        for number, when in enumerate([at(2024, 12, 31, 23, 59), at(2026, 1, 1, 0, 1)])
+    )
+
+    [row] = damage_statistics(year=2025, location=location).rows
+
+    assert (row.units, row.damage_cases, row.thefts, row.losses, row.theft_and_loss) == (83596, 1525, 111, 10, 121)
+    assert (row.damage_rate, row.theft_loss_rate) == (Decimal("1.82"), Decimal("0.14"))
+    client.force_login(clerk)
+    page = client.get(reverse("frontend:counter_statistics", args=[location.slug]), {"jahr": "2025"})
+    text = page.content.decode()
+    assert page.status_code == 200 and "83.596" in text and "1.525" in text
+    assert "1,82" in text and "0,14" in text
 
 
 def test_a_unit_in_use_for_part_of_the_year_counts_for_it(location, ipads):
