@@ -47,7 +47,7 @@ def reservation_get_for_user(*, user, code):
     code = normalise_booking_code(code or "")
     if not user.is_authenticated or not code:
         raise Http404
-    reservations = _with_lines(Reservation.objects.filter(code=code))
+    reservations = _with_lines(Reservation.objects.filter(code=code)).select_related("borrower")
     if user.is_counter_staff:
         reservations = reservations.filter(Q(borrower=user) | Q(location__in=staff_locations(user)))
     else:
