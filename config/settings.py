@@ -4,6 +4,8 @@ Every variable is documented in `.env.example` and the README. Helpers fail loud
 a production deployment (DEBUG off) refuses to start without a real SECRET_KEY.
 """
 
+import datetime
+import json
 import os
 from pathlib import Path
 
@@ -76,6 +78,10 @@ INSTALLED_APPS = [
     "rest_framework",
     "allauth",
     "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+    "allauth.mfa",
+    "axes",
     "accounts",
     "catalog",
     "lending",
@@ -93,6 +99,10 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Staff and admins without a second factor are sent to set one up (accounts/middleware.py).
+    "accounts.middleware.StaffNeedTwoFactorMiddleware",
+    # Last, as its documentation asks: it answers locked-out sign-ins.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -132,6 +142,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
+    # First: refuses sign-ins from a user name or address that failed too often (django-axes).
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
@@ -150,6 +162,55 @@ ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
 ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
 ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_LOGOUT_ON_GET = False
+
+# Single sign-on for teachers (OpenID Connect), see accounts/sso.py and the README. OIDC_PROVIDERS
+# is a JSON list (or OIDC_PROVIDERS_FILE a file holding it), one object per provider:
+#   {"id": "vidis", "name": "VIDIS", "issuer": "https://…/realms/vidis", "client_id": "…",
+#    "secret": "…", "mapping": "vidis"}  plus optional claim overrides (accounts/sso.py).
+OIDC_PROVIDERS = json.loads(env("OIDC_PROVIDERS", "[]") or "[]")
+# The German state whose teachers may sign in; VIDIS sends it as `bundesland` (e.g. "NW").
+SSO_STATE = env("SSO_STATE", "NW")
+SOCIALACCOUNT_ADAPTER = "accounts.adapters.SocialAccountAdapter"
+SOCIALACCOUNT_PROVIDERS = {
+    "openid_connect": {
+        "OAUTH_PKCE_ENABLED": True,
+        "APPS": [
+            {
+                "provider_id": provider["id"],
+                "name": provider["name"],
+                "client_id": provider["client_id"],
+                "secret": provider.get("secret", ""),
+                "settings": {
+                    "server_url": provider["issuer"].rstrip("/") + "/.well-known/openid-configuration",
+                    "oauth_pkce_enabled": True,
+                    "fetch_userinfo": provider.get("fetch_userinfo", True),
+                    "scope": provider.get("scope", ["openid", "profile", "email"]),
+                },
+            }
+            for provider in OIDC_PROVIDERS
+        ],
+    }
+}
+SOCIALACCOUNT_LOGIN_ON_GET = False  # sign-in starts with a POST (a link cannot start it)
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False  # accounts are keyed on (provider, sub), never on e-mail
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = False
+SOCIALACCOUNT_QUERY_EMAIL = False
+SOCIALACCOUNT_STORE_TOKENS = False
+
+# Staff and admins sign in with a password and a time-based one-time code (allauth MFA).
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = env("MFA_TOTP_ISSUER", "Technikverleih")
+
+# django-axes: after AXES_FAILURE_LIMIT failed sign-ins for one user name from one address, that
+# pair is locked for AXES_COOLOFF_MINUTES.
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_USERNAME_FORM_FIELD = "login"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "account/locked_out.html"
+AXES_IPWARE_PROXY_COUNT = 1 if env_bool("BEHIND_TLS_PROXY", False) else 0
 
 LANGUAGE_CODE = "de"
 LANGUAGES = [("de", _("German")), ("en", _("English"))]

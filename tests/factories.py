@@ -7,6 +7,7 @@ real or frozen today, so a test reads as "a Tuesday at least three days ahead".
 import datetime
 import itertools
 
+from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, hotp_value, yield_hotp_counters_from_time
 from django.utils import timezone
 
 from accounts.models import Qualification, QualificationGrant, Role, School, SchoolType, User
@@ -48,13 +49,26 @@ def make_school(**fields):
     return School.objects.create(**defaults)
 
 
-def make_user(*, role=Role.TEACHER, schools=(), username=None, **fields):
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # base32; tests compute codes from it
+
+
+def make_user(*, role=Role.TEACHER, schools=(), username=None, totp=None, **fields):
+    """A user with the password "correct-horse-battery". Staff and admins get a TOTP second
+    factor with TOTP_SECRET, as they must have one, unless totp=False."""
     username = username or f"user{next(_sequence)}"
     user = User.objects.create_user(
         username=username, email=f"{username}@example.org", password="correct-horse-battery", role=role, **fields
     )
     user.schools.set(schools)
+    if totp if totp is not None else role in (Role.STAFF, Role.ADMIN):
+        TOTP.activate(user, TOTP_SECRET)
     return user
+
+
+def totp_code(secret=TOTP_SECRET):
+    """The current one-time code for `secret`, as an authenticator app shows it."""
+    counter = next(yield_hotp_counters_from_time())
+    return format_hotp_value(hotp_value(secret, counter))
 
 
 def make_category(**fields):

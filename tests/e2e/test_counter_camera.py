@@ -85,6 +85,9 @@ def test_the_camera_reads_a_booking_and_opens_its_hand_over(page, live_server, s
     page.locator("input[name=login]").fill("clara")
     page.locator("input[name=password]").fill("correct-horse-battery")
     page.locator("form.login-form button[type=submit]").click()
+    # Staff sign in with a second factor: the code from their authenticator app.
+    page.locator("input[name=code]").fill(factories.totp_code())
+    page.locator("input[name=code]").press("Enter")
     expect(page).to_have_url(re.compile(rf"/theke/{location.slug}/$"))
 
     camera_button = page.locator("#camera-button")

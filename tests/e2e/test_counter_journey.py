@@ -58,6 +58,9 @@ def test_a_clerk_hands_out_a_two_line_booking_and_takes_it_back(
     page.locator("input[name=login]").fill("tim")
     page.locator("input[name=password]").fill("correct-horse-battery")
     page.locator("form.login-form button[type=submit]").click()
+    # Staff sign in with a second factor: the code from their authenticator app.
+    page.locator("input[name=code]").fill(factories.totp_code())
+    page.locator("input[name=code]").press("Enter")
     expect(page).to_have_url(re.compile(r"/theke/mitte/$"))
 
     # Today's agenda lists the booking as waiting; the scan field has the focus.

@@ -10,6 +10,7 @@ Run it as often as you like: once the demo location exists, it only prints the l
 import datetime
 import random
 
+from allauth.mfa.totp.internal.auth import TOTP
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
@@ -33,6 +34,9 @@ TEACHER = ("lehrerin", "demo-lehrerin", "Lea", "Schneider", Role.TEACHER, False)
 CLERK = ("theke", "demo-theke", "Tim", "Becker", Role.STAFF, False)
 ADMIN = ("admin", "demo-admin", "Anna", "Wagner", Role.ADMIN, True)
 DEMO_USERS = (TEACHER, CLERK, ADMIN)
+# The demo clerk's and admin's TOTP secret (base32): add it to an authenticator app, or let
+# `manage.py demo_totp` show the current code. Never use it for a real account.
+DEMO_TOTP_SECRET = "KRSXG5CUMVRWQ3TJNNZGK2LMMVUWQ2LM"
 
 # number, name, school type: every school type of the city, several of each.
 SCHOOLS = [
@@ -410,6 +414,9 @@ class DemoLoader:
             users.append(user)
         users[0].schools.set([schools[number] for number in TEACHER_SCHOOLS])
         users[1].locations.set([self.location])
+        for user in users[1:]:
+            # Staff and admins must have a second factor; the demo's is known (DEMO_TOTP_SECRET).
+            TOTP.activate(user, DEMO_TOTP_SECRET)
         return users
 
     def _create_catalogue(self, qualifications):

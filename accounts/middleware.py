@@ -1,0 +1,22 @@
+"""Staff and administrators must use a second factor (a TOTP app) for their local accounts."""
+
+from allauth.mfa.models import Authenticator
+from django.shortcuts import redirect
+from django.urls import reverse
+
+# What a staff member without a second factor may still open: setting one up, signing out,
+# switching the language, and the app's own files.
+ALLOWED_PREFIXES = ("/konto/2fa/", "/konto/logout/", "/i18n/", "/static/", "/media/")
+
+
+class StaffNeedTwoFactorMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if (user is not None and user.is_authenticated and user.is_counter_staff
+                and not request.path.startswith(ALLOWED_PREFIXES)
+                and not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()):
+            return redirect(f"{reverse('mfa_activate_totp')}?next={request.get_full_path()}")
+        return self.get_response(request)
