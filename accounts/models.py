@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -60,6 +61,12 @@ class User(AbstractUser):
         Qualification, through="QualificationGrant", through_fields=("user", "qualification"),
         blank=True, related_name="holders", verbose_name=_("qualifications"),
     )
+    # Where notifications go. The address from the single sign-on may be a pseudonym
+    # (VIDIS sends <uuid>@vidis.schule), so teachers give a contact address once.
+    contact_email = models.EmailField(_("contact e-mail"), blank=True)
+    contact_email_asked = models.BooleanField(_("asked for a contact e-mail"), default=False)
+    language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES, blank=True,
+                                help_text=_("For e-mails; empty: the site's default."))
     # The counters a staff member works at; administrators work at every counter.
     locations = models.ManyToManyField(
         "catalog.Location", blank=True, related_name="staff", verbose_name=_("counters"),
@@ -77,6 +84,11 @@ class User(AbstractUser):
     @property
     def is_counter_staff(self):
         return self.role in (Role.STAFF, Role.ADMIN)
+
+    @property
+    def notification_email(self):
+        """Where to write to this user: the contact address, else the account's address."""
+        return self.contact_email or self.email
 
     def works_at(self, location):
         """Whether this user may run the counter of `location`."""
