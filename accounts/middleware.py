@@ -4,6 +4,8 @@ from allauth.mfa.models import Authenticator
 from django.shortcuts import redirect
 from django.urls import reverse
 
+from accounts.adapters import SSO_SESSION_KEY
+
 # What a staff member without a second factor may still open: setting one up, signing out,
 # switching the language, and the app's own files.
 ALLOWED_PREFIXES = ("/konto/2fa/", "/konto/logout/", "/i18n/", "/static/", "/media/")
@@ -17,6 +19,8 @@ class StaffNeedTwoFactorMiddleware:
         user = getattr(request, "user", None)
         if (user is not None and user.is_authenticated and user.is_counter_staff
                 and not request.path.startswith(ALLOWED_PREFIXES)
+                # Signed in through a single sign-on: the provider checks the second factor.
+                and SSO_SESSION_KEY not in request.session
                 and not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()):
             return redirect(f"{reverse('mfa_activate_totp')}?next={request.get_full_path()}")
         return self.get_response(request)

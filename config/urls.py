@@ -1,8 +1,14 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts import sso_views
+
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # Before allauth's own: the same names, with the ID token kept for signing out at the provider.
+    path("konto/oidc/<str:provider_id>/login/", sso_views.login, name="openid_connect_login"),
+    path("konto/oidc/<str:provider_id>/login/callback/", sso_views.callback, name="openid_connect_callback"),
+    path("konto/logout/", sso_views.logout, name="account_logout"),
     path("konto/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("lending.urls")),

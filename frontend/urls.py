@@ -1,6 +1,6 @@
 from django.urls import path
 
-from frontend import counter_views, damage_views, views
+from frontend import contact_views, counter_views, damage_views, views
 
 app_name = "frontend"
 
@@ -18,6 +18,7 @@ urlpatterns = [
     path("r/<str:code>", views.booking_scan, name="booking_scan"),
     path("u/<str:asset_tag>", views.unit_scan, name="unit_scan"),
     path("media/<path:path>", views.media, name="media"),
+    path("konto/kontakt/", contact_views.contact_email, name="contact_email"),
     # The counter (frontend/counter_views.py)
     path("theke/", counter_views.counter_index, name="counter_index"),
     path("theke/<slug:location>/", counter_views.agenda, name="counter"),
