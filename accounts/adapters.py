@@ -8,6 +8,7 @@ from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.http import urlencode
 
 from accounts.models import Role
 from accounts.sso import SsoRefusal, provider_config, sso_identity
@@ -24,18 +25,36 @@ class AccountAdapter(DefaultAccountAdapter):
         # sign-up form would let anyone claim to be a teacher.
         return False
 
-    def get_login_redirect_url(self, request):
-        user = request.user
-        if user.is_authenticated and user.role == Role.TEACHER and not user.contact_email_asked:
-            # Once, after the first sign-in: the address from the sign-on may be a pseudonym.
-            return reverse("frontend:contact_email") + "?next=" + super().get_login_redirect_url(request)
-        return super().get_login_redirect_url(request)
+    def post_login(self, request, user, **kwargs):
+        response = super().post_login(request, user, **kwargs)
+        signed_on = SSO_SESSION_KEY in request.session
+        if signed_on and user.role == Role.TEACHER and not user.contact_email_asked and response.status_code == 302:
+            # Once, after the first sign-on: the address it sent may be a pseudonym.
+            query = urlencode({"next": response["Location"]})
+            response["Location"] = f"{reverse('frontend:contact_email')}?{query}"
+        return response
 
 
 def sso_claims(sociallogin):
     """The claims of the ID token with those of the userinfo endpoint on top."""
     data = sociallogin.account.extra_data or {}
     return {**(data.get("id_token") or {}), **(data.get("userinfo") or {})}
+
+
+def _identity(sociallogin):
+    """The role and schools of this sign-on (an SsoIdentity), or its SsoRefusal; worked out once.
+
+    allauth asks for the new user's fields (populate_user) while it decodes the response, before
+    the sign-in is checked (pre_social_login), so both ask here."""
+    if not hasattr(sociallogin, "sso_result"):
+        config = provider_config(sociallogin.account.provider)
+        try:
+            if config is None:
+                raise SsoRefusal("provider_unknown")
+            sociallogin.sso_result = sso_identity(claims=sso_claims(sociallogin), config=config)
+        except SsoRefusal as refusal:
+            sociallogin.sso_result = refusal
+    return sociallogin.sso_result
 
 
 def _pseudonymous_username(provider_id, sub):
@@ -49,11 +68,9 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
     def pre_social_login(self, request, sociallogin):
         provider_id = sociallogin.account.provider
         config = provider_config(provider_id)
-        try:
-            if config is None:
-                raise SsoRefusal("provider_unknown")
-            identity = sso_identity(claims=sso_claims(sociallogin), config=config)
-        except SsoRefusal as refusal:
+        identity = _identity(sociallogin)
+        if isinstance(identity, SsoRefusal):
+            refusal = identity
             # Logged without personal data: the provider, the code and a hash of the subject.
             subject = hashlib.sha256(str(sociallogin.account.uid).encode()).hexdigest()[:12]
             logger.warning("single sign-on refused: provider=%s code=%s subject=%s details=%s",
@@ -61,8 +78,7 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
             request.session.pop(SSO_SESSION_KEY, None)
             raise ImmediateHttpResponse(render(request, "account/sso_refused.html", {
                 "refusal": refusal, "provider_name": (config or {}).get("name", provider_id),
-            }, status=403)) from None
-        sociallogin.sso_identity = identity
+            }, status=403))
         if sociallogin.is_existing:
             user = sociallogin.user
             user.role = identity.role
@@ -80,13 +96,15 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
     def populate_user(self, request, sociallogin, data):
         user = super().populate_user(request, sociallogin, data)
         user.username = _pseudonymous_username(sociallogin.account.provider, str(sociallogin.account.uid))
-        user.role = sociallogin.sso_identity.role
+        identity = _identity(sociallogin)
+        # A refused sign-on never gets this far (pre_social_login); the default is never saved.
+        user.role = identity.role if not isinstance(identity, SsoRefusal) else Role.TEACHER
         # No EmailAddress rows: sign-in is through the provider, never by this address.
         sociallogin.email_addresses = []
         return user
 
     def save_user(self, request, sociallogin, form=None):
         user = super().save_user(request, sociallogin, form)
-        user.schools.set(sociallogin.sso_identity.schools)
+        user.schools.set(_identity(sociallogin).schools)
         logger.info("single sign-on created user %s (provider %s)", user.pk, sociallogin.account.provider)
         return user
