@@ -6,9 +6,10 @@ from django.urls import reverse
 
 from accounts.adapters import SSO_SESSION_KEY
 
-# What a staff member without a second factor may still open: setting one up, signing out,
-# switching the language, and the app's own files.
-ALLOWED_PREFIXES = ("/konto/2fa/", "/konto/logout/", "/i18n/", "/static/", "/media/")
+# What a staff member without a second factor may still open: setting one up (allauth asks for
+# the password again before it, at /konto/reauthenticate/), signing out, switching the language,
+# and the app's own files.
+ALLOWED_PREFIXES = ("/konto/2fa/", "/konto/reauthenticate/", "/konto/logout/", "/i18n/", "/static/", "/media/")
 
 
 class StaffNeedTwoFactorMiddleware:

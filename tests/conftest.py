@@ -56,3 +56,14 @@ def stranger(db):
 @pytest.fixture
 def item_type(location):
     return factories.make_item_type(location=location, name="VR-Koffer", slug="vr-koffer", units=3)
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache: allauth remembers used one-time codes there for their
+    30 seconds, and user ids repeat from test to test."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

@@ -79,7 +79,8 @@ def live_server(request):
 
 
 @pytest.fixture(scope="session")
-def browser():
+def playwright():
+    """One Playwright per test process: its sync API cannot run twice at once in one thread."""
     if not CHROMIUM.exists():
         _no_browser(f"{CHROMIUM} is missing")
     try:
@@ -88,15 +89,21 @@ def browser():
         _no_browser("the playwright Python package is not installed")
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=CHROMIUM_ARGS,
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
+        yield playwright
+
+
+def launch_chromium(playwright, *extra_args):
+    """Debian's Chromium, headless, with the project's flags and any `extra_args`."""
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=[*CHROMIUM_ARGS, *extra_args])
+
+
+@pytest.fixture(scope="session")
+def browser(playwright):
+    browser = launch_chromium(playwright)
+    try:
+        yield browser
+    finally:
+        browser.close()
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from tests import factories
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, _no_browser
+from tests.e2e.conftest import launch_chromium
 
 WASM_PATH = "/static/frontend/vendor/zxing-wasm/reader/zxing_reader.wasm"
 
@@ -43,33 +43,21 @@ def reservation(location, item_type, school_a, teacher_a):
 
 
 @pytest.fixture
-def browser(reservation, live_server, tmp_path):
+def browser(playwright, reservation, live_server, tmp_path):
     """Overrides the shared browser for this file: a Chromium whose camera shows the booking's QR
     code, and which grants the camera without asking."""
-    if not CHROMIUM.exists():
-        _no_browser(f"{CHROMIUM} is missing")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _no_browser("the playwright Python package is not installed")
-
     video = tmp_path / "camera.y4m"
     write_y4m(video, f"{live_server.url}/r/{reservation.code}")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=[
-                *CHROMIUM_ARGS,
-                "--use-fake-ui-for-media-stream",
-                "--use-fake-device-for-media-stream",
-                f"--use-file-for-fake-video-capture={video}",
-            ],
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
+    browser = launch_chromium(
+        playwright,
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={video}",
+    )
+    try:
+        yield browser
+    finally:
+        browser.close()
 
 
 def test_the_camera_reads_a_booking_and_opens_its_hand_over(page, live_server, screenshot, clerk, location,

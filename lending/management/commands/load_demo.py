@@ -35,7 +35,8 @@ CLERK = ("theke", "demo-theke", "Tim", "Becker", Role.STAFF, False)
 ADMIN = ("admin", "demo-admin", "Anna", "Wagner", Role.ADMIN, True)
 DEMO_USERS = (TEACHER, CLERK, ADMIN)
 # The demo clerk's and admin's TOTP secret (base32): add it to an authenticator app, or let
-# `manage.py demo_totp` show the current code. Never use it for a real account.
+# `manage.py demo_totp theke` (or `admin`) print the current code; that command runs only with
+# DEBUG on and only for accounts holding this very secret. Never use it for a real account.
 DEMO_TOTP_SECRET = "KRSXG5CUMVRWQ3TJNNZGK2LMMVUWQ2LM"
 
 # number, name, school type: every school type of the city, several of each.
@@ -337,6 +338,11 @@ class Command(BaseCommand):
                 % {"role": roles[user], "username": user[0], "password": user[1]}
             )
         self.stdout.write(_("The admin is at %(url)s/admin/.") % {"url": url})
+        self.stdout.write(
+            _("The counter clerk and the administrator also need a one-time code: \"manage.py demo_totp %(clerk)s\" "
+              "(or %(admin)s) prints it, or add the secret %(secret)s to an authenticator app.")
+            % {"clerk": CLERK[0], "admin": ADMIN[0], "secret": DEMO_TOTP_SECRET}
+        )
 
 
 class DemoLoader:
