@@ -19,6 +19,7 @@ from django.utils.dates import WEEKDAYS, WEEKDAYS_ABBR
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.qualifications import qualification_grant_of
 from catalog.models import ItemType, Unit
 from catalog.selectors import counter_days, item_types_visible
 from frontend.basket import Basket
@@ -166,6 +167,9 @@ def item_detail(request, slug):
         "next_month": next_month if next_month <= latest_return else None,
         "pickup_day": pickup_day, "return_day": return_day,
         "weekdays": [(WEEKDAYS_ABBR[index], WEEKDAYS[index]) for index in range(7)],
+        "qualification_grant": qualification_grant_of(
+            user=request.user, qualification=item_type.required_qualification, today=today
+        ),
     })
 
 
