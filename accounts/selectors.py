@@ -1,8 +1,13 @@
 """Reads of the accounts domain."""
 
-from django.db.models import Q
+from allauth.mfa.models import Authenticator
+from allauth.socialaccount.models import SocialAccount
+from django.db.models import Exists, OuterRef, Prefetch, Q
+from django.utils import timezone
 
-from accounts.models import Role, User
+from accounts.models import Qualification, QualificationGrant, Role, User
+from catalog.models import ItemType
+from lending.models import DamageReport, Handover, Reservation, ReservationEvent, ReservationLine
 
 TEACHER_SEARCH_LIMIT = 20
 
@@ -16,3 +21,134 @@ def teachers_matching(query):
                 | Q(email__icontains=query))
         .prefetch_related("schools").order_by("last_name", "first_name", "pk")[:TEACHER_SEARCH_LIMIT]
     )
+
+
+# Personal data (the account page) ---------------------------------------------------------------
+
+
+def qualifications_required_not_held(*, user, today):
+    """Qualifications that some item type requires and `user` does not hold validly on `today`
+    (never granted, expired or not yet valid), by name: the account page says where the training
+    is offered. One query."""
+    valid_grants = QualificationGrant.objects.filter(user=user, granted_on__lte=today).filter(
+        Q(expires_on__isnull=True) | Q(expires_on__gte=today)
+    )
+    return (
+        Qualification.objects.filter(Exists(ItemType.objects.filter(required_qualification=OuterRef("pk"))))
+        .exclude(pk__in=valid_grants.values("qualification_id"))
+        .order_by("name")
+    )
+
+
+def _by(actor_id, user):
+    """Who acted, without naming anyone else: "you", "counter" (staff) or None (unknown)."""
+    if actor_id is None:
+        return None
+    return "you" if actor_id == user.pk else "counter"
+
+
+def _day(value):
+    return value.isoformat() if value is not None else None
+
+
+def personal_data_export(*, user):
+    """Everything the portal stores about `user`, as a JSON-ready dict (DSGVO art. 15 and 20):
+    the account, schools, sign-in connections, qualifications, their bookings with lines,
+    events and hand-overs, and the damage reports about their loans or made by them.
+
+    Nothing about other people: where someone else acted, it says "counter". No secrets (no
+    password hash, no second-factor seeds, no calendar tokens). A fixed number of queries.
+    """
+    account = {
+        "username": user.username,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "email": user.email,
+        "contact_email": user.contact_email,
+        "language": user.language,
+        "role": user.role,
+        "is_active": user.is_active,
+        "date_joined": user.date_joined.isoformat(),
+        "last_login": user.last_login.isoformat() if user.last_login else None,
+    }
+    schools = [
+        {"number": school.number, "name": school.name, "school_type": school.school_type}
+        for school in user.schools.order_by("name")
+    ]
+    sign_in = [
+        {"provider": social.provider, "subject": social.uid, "date_joined": social.date_joined.isoformat(),
+         "last_login": social.last_login.isoformat() if social.last_login else None}
+        for social in SocialAccount.objects.filter(user=user).order_by("pk")
+    ]
+    second_factors = sorted(Authenticator.objects.filter(user=user).values_list("type", flat=True))
+    qualifications = [
+        {"name": grant.qualification.name, "granted_on": _day(grant.granted_on), "expires_on": _day(grant.expires_on)}
+        for grant in QualificationGrant.objects.filter(user=user).select_related("qualification")
+        .order_by("qualification__name")
+    ]
+    reservations = (
+        Reservation.objects.filter(borrower=user).select_related("school", "location").order_by("pickup_day", "pk")
+        .prefetch_related(
+            Prefetch("lines", queryset=ReservationLine.objects.select_related("item_type").order_by("pk")),
+            Prefetch("events", queryset=ReservationEvent.objects.order_by("at", "pk")),
+            Prefetch("handovers", queryset=Handover.objects.select_related("unit").order_by("handed_out_at", "pk")),
+        )
+    )
+    bookings = [
+        {
+            "code": reservation.code,
+            "status": reservation.status,
+            "school": reservation.school.name,
+            "location": reservation.location.name,
+            "pickup_day": _day(reservation.pickup_day),
+            "pickup_slot": reservation.pickup_slot.strftime("%H:%M"),
+            "return_day": _day(reservation.return_day),
+            "note": reservation.note,
+            "created_at": reservation.created_at.isoformat(),
+            "lines": [
+                {"item_type": line.item_type.name, "quantity": line.quantity} for line in reservation.lines.all()
+            ],
+            "events": [
+                {"at": event.at.isoformat(), "action": event.action, "by": _by(event.actor_id, user),
+                 "details": event.data}
+                for event in reservation.events.all()
+            ],
+            "handovers": [
+                {"unit": handover.unit.asset_tag, "handed_out_at": handover.handed_out_at.isoformat(),
+                 "returned_at": handover.returned_at.isoformat() if handover.returned_at else None,
+                 "return_condition": handover.return_condition, "return_note": handover.return_note,
+                 "returned_late": handover.returned_late}
+                for handover in reservation.handovers.all()
+            ],
+        }
+        for reservation in reservations
+    ]
+    reports = (
+        DamageReport.objects.filter(Q(reported_by=user) | Q(reservation__borrower=user))
+        .select_related("unit", "reservation").order_by("reported_at", "pk")
+    )
+    damage_reports = [
+        {
+            "reservation": report.reservation.code if report.reservation else None,
+            "unit": report.unit.asset_tag if report.unit else None,
+            "kind": report.kind,
+            "description": report.description,
+            "reported_at": report.reported_at.isoformat(),
+            "reported_by": _by(report.reported_by_id, user),
+            "status": report.status,
+            "resolution": report.resolution,
+            "compensation_amount": str(report.compensation_amount) if report.compensation_amount is not None else None,
+            "settled_at": report.settled_at.isoformat() if report.settled_at else None,
+        }
+        for report in reports
+    ]
+    return {
+        "exported_at": timezone.now().isoformat(),
+        "account": account,
+        "schools": schools,
+        "sign_in": sign_in,
+        "second_factors": second_factors,
+        "qualifications": qualifications,
+        "reservations": bookings,
+        "damage_reports": damage_reports,
+    }

@@ -1,0 +1,14 @@
+"""The account page of every signed-in user. Mounted by config/urls.py:
+path("konto/profil/", include("frontend.account_urls"))."""
+
+from django.urls import path
+
+from frontend import account_views
+
+app_name = "profile"
+
+urlpatterns = [
+    path("", account_views.profile, name="show"),
+    path("daten.json", account_views.personal_data, name="data"),
+    path("loeschen/", account_views.delete, name="delete"),
+]

@@ -1,0 +1,98 @@
+"""The account page: contact address and e-mail language, qualifications, a download of one's
+own data (DSGVO art. 15 and 20) and deleting one's account (art. 17). Thin: validate, call one
+selector or service, render."""
+
+import json
+
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.decorators import login_required
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+
+from accounts.qualifications import qualifications_of
+from accounts.selectors import personal_data_export, qualifications_required_not_held
+from accounts.services import (
+    ACCOUNT_ERRORS,
+    AccountError,
+    account_bookings_to_cancel,
+    account_contact_update,
+    account_delete,
+    account_deletion_refusal,
+)
+from frontend.account_forms import ContactSettingsForm
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile(request):
+    user = request.user
+    status = 200
+    if request.method == "POST":
+        form = ContactSettingsForm(request.POST)
+        if form.is_valid():
+            account_contact_update(user=user, contact_email=form.cleaned_data["contact_email"],
+                                   language=form.cleaned_data["language"])
+            messages.success(request, _("Your contact settings were saved."))
+            return redirect("profile:show")
+        status = 400
+    else:
+        form = ContactSettingsForm(initial={"contact_email": user.contact_email, "language": user.language})
+    today = timezone.localdate()
+    context = {
+        "form": form,
+        "schools": user.schools.order_by("name"),
+        "grants": qualifications_of(user, today=today),
+        "qualifications_missing": qualifications_required_not_held(user=user, today=today),
+        "is_staff_account": account_deletion_refusal(user=user) == "staff_account",
+    }
+    return render(request, "account/profile.html", context, status=status)
+
+
+@never_cache
+@login_required
+@require_GET
+def personal_data(request):
+    data = personal_data_export(user=request.user)
+    response = HttpResponse(
+        json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2),
+        content_type="application/json; charset=utf-8",
+    )
+    filename = f"technikverleih-meine-daten-{timezone.localdate():%Y-%m-%d}.json"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def delete(request):
+    user = request.user
+    if request.method == "POST":
+        try:
+            account_delete(user=user)
+        except AccountError as error:
+            return _render_delete(request, refusal=error.code, status=error.http_status)
+        logout(request)
+        messages.success(request, _("Your account has been deleted."))
+        return redirect("frontend:catalogue")
+    return _render_delete(request, refusal=account_deletion_refusal(user=user))
+
+
+def _render_delete(request, *, refusal, status=200):
+    bookings = []
+    if refusal is None:
+        bookings = (
+            account_bookings_to_cancel(user=request.user, today=timezone.localdate())
+            .select_related("location").prefetch_related("lines__item_type").order_by("pickup_day", "pk")
+        )
+    context = {
+        "refusal": refusal,
+        "refusal_message": ACCOUNT_ERRORS[refusal][0] if refusal else None,
+        "bookings_to_cancel": bookings,
+    }
+    return render(request, "account/profile_delete.html", context, status=status)
