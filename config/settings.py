@@ -5,13 +5,14 @@ a production deployment (DEBUG off) refuses to start without a real SECRET_KEY.
 """
 
 import datetime
-import json
 import os
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+
+from accounts.sso_settings import oidc_providers_from, socialaccount_providers
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -86,6 +87,7 @@ INSTALLED_APPS = [
     "catalog",
     "lending",
     "frontend",
+    "legal",
 ]
 
 MIDDLEWARE = [
@@ -167,35 +169,17 @@ ACCOUNT_LOGOUT_ON_GET = False
 # is a JSON list (or OIDC_PROVIDERS_FILE a file holding it), one object per provider:
 #   {"id": "vidis", "name": "VIDIS", "issuer": "https://…/realms/vidis", "client_id": "…",
 #    "secret": "…", "mapping": "vidis"}  plus optional claim overrides (accounts/sso.py).
-OIDC_PROVIDERS = json.loads(env("OIDC_PROVIDERS", "[]") or "[]")
+OIDC_PROVIDERS = oidc_providers_from(env("OIDC_PROVIDERS", "[]"))
 # The German state whose teachers may sign in; VIDIS sends it as `bundesland` (e.g. "NW").
 SSO_STATE = env("SSO_STATE", "NW")
 SOCIALACCOUNT_ADAPTER = "accounts.adapters.SocialAccountAdapter"
-SOCIALACCOUNT_PROVIDERS = {
-    "openid_connect": {
-        "OAUTH_PKCE_ENABLED": True,
-        "APPS": [
-            {
-                "provider_id": provider["id"],
-                "name": provider["name"],
-                "client_id": provider["client_id"],
-                "secret": provider.get("secret", ""),
-                "settings": {
-                    "server_url": provider["issuer"].rstrip("/") + "/.well-known/openid-configuration",
-                    "oauth_pkce_enabled": True,
-                    "fetch_userinfo": provider.get("fetch_userinfo", True),
-                    "scope": provider.get("scope", ["openid", "profile", "email"]),
-                },
-            }
-            for provider in OIDC_PROVIDERS
-        ],
-    }
-}
+SOCIALACCOUNT_PROVIDERS = socialaccount_providers(OIDC_PROVIDERS)
 SOCIALACCOUNT_LOGIN_ON_GET = False  # sign-in starts with a POST (a link cannot start it)
 SOCIALACCOUNT_AUTO_SIGNUP = True
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = False  # accounts are keyed on (provider, sub), never on e-mail
 SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = False
 SOCIALACCOUNT_QUERY_EMAIL = False
+SOCIALACCOUNT_EMAIL_REQUIRED = False  # the sign-on may send none; teachers are asked for a contact e-mail
 SOCIALACCOUNT_STORE_TOKENS = False
 
 # Staff and admins sign in with a password and a time-based one-time code (allauth MFA).
@@ -208,6 +192,8 @@ AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_USERNAME_FORM_FIELD = "login"
+# allauth passes username= or email= to authenticate(), never login= (accounts/lockout.py).
+AXES_USERNAME_CALLABLE = "accounts.lockout.login_name"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "account/locked_out.html"
 AXES_IPWARE_PROXY_COUNT = 1 if env_bool("BEHIND_TLS_PROXY", False) else 0
@@ -274,3 +260,14 @@ LOGGING = {
 
 # The German state whose public and school holidays `import_holidays` uses by default.
 HOLIDAYS_STATE = env("HOLIDAYS_STATE", "NW")
+
+
+# --- Personal data and legal pages (issue 4: accounts/services.py, legal/) ---------------------
+# Days after a loan ended (returned, cancelled, not picked up) until `manage.py purge_personal_data`
+# removes the link to the person; open damage cases keep it until settled (DSGVO art. 5(1)(e)).
+PERSONAL_DATA_RETENTION_DAYS = env_int("PERSONAL_DATA_RETENTION_DAYS", 365)
+if PERSONAL_DATA_RETENTION_DAYS < 0:
+    raise ImproperlyConfigured("PERSONAL_DATA_RETENTION_DAYS must not be negative.")
+# Where the contact form of the accessibility statement sends reports of barriers (BITV NRW).
+ACCESSIBILITY_CONTACT_EMAIL = env("ACCESSIBILITY_CONTACT_EMAIL", "") or DEFAULT_FROM_EMAIL
+# --- end personal data and legal pages ---------------------------------------------------------

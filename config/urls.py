@@ -1,7 +1,11 @@
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
 from accounts import sso_views
+
+# Django's own admin sign-in form would take the password alone and skip the one-time code.
+admin.site.login = secure_admin_login(admin.site.login)
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -9,8 +13,10 @@ urlpatterns = [
     path("konto/oidc/<str:provider_id>/login/", sso_views.login, name="openid_connect_login"),
     path("konto/oidc/<str:provider_id>/login/callback/", sso_views.callback, name="openid_connect_callback"),
     path("konto/logout/", sso_views.logout, name="account_logout"),
+    path("konto/profil/", include("frontend.account_urls")),
     path("konto/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("lending.urls")),
+    path("", include("legal.urls")),
     path("", include("frontend.urls")),
 ]

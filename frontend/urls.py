@@ -1,6 +1,6 @@
 from django.urls import path
 
-from frontend import contact_views, counter_views, damage_views, views
+from frontend import contact_views, counter_views, damage_views, qualification_views, views
 
 app_name = "frontend"
 
@@ -34,6 +34,10 @@ urlpatterns = [
     path("theke/<slug:location>/exemplar/<str:asset_tag>/", counter_views.unit, name="counter_unit"),
     path("theke/<slug:location>/spontan/", counter_views.walk_in, name="counter_walk_in"),
     path("theke/<slug:location>/etiketten/", counter_views.labels, name="counter_labels"),
+    # Qualifications at the counter (frontend/qualification_views.py)
+    path("theke/<slug:location>/qualifikationen/", qualification_views.qualifications, name="counter_qualifications"),
+    path("theke/<slug:location>/qualifikationen/<int:pk>/entziehen/", qualification_views.revoke,
+         name="counter_qualification_revoke"),
     # Damage reports and statistics (frontend/damage_views.py)
     path("buchungen/<str:code>/schaden-melden/", damage_views.damage_report_new, name="damage_report_new"),
     path("theke/<slug:location>/schaeden/", damage_views.damage_reports, name="counter_damage_reports"),
