@@ -4,8 +4,10 @@ import hashlib
 import logging
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.internal.flows.login import get_authentication_records
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+from django.conf import settings
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -15,8 +17,16 @@ from accounts.sso import SsoRefusal, provider_config, sso_identity
 
 logger = logging.getLogger(__name__)
 
-# The session key under which the sign-on remembers its provider and ID token (for sign-out).
+# The session key under which the sign-on remembers its provider and ID token (for sign-out),
+# and where the callback keeps them until the sign-in has really happened.
 SSO_SESSION_KEY = "sso"
+SSO_PENDING_KEY = "sso_pending"
+
+
+def signed_on(request, user):
+    """Whether `user` signed in to this session through a single sign-on (allauth records how
+    each sign-in of a session happened; a leftover session key proves nothing)."""
+    return any(record.get("method") == "socialaccount" for record in get_authentication_records(request, user))
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -25,10 +35,21 @@ class AccountAdapter(DefaultAccountAdapter):
         # sign-up form would let anyone claim to be a teacher.
         return False
 
+    def pre_login(self, request, user, **kwargs):
+        # With a sign-on configured, teachers use it: a local password (set through a reset,
+        # say) would skip the role and school check that every sign-on makes.
+        by_sign_on = "sociallogin" in (kwargs.get("signal_kwargs") or {})
+        if settings.OIDC_PROVIDERS and user.role == Role.TEACHER and not by_sign_on:
+            raise ImmediateHttpResponse(render(request, "account/sso_only.html", status=403))
+        return super().pre_login(request, user, **kwargs)
+
     def post_login(self, request, user, **kwargs):
+        pending = request.session.pop(SSO_PENDING_KEY, None)
+        by_sign_on = "sociallogin" in (kwargs.get("signal_kwargs") or {})
+        if by_sign_on and pending:
+            request.session[SSO_SESSION_KEY] = pending
         response = super().post_login(request, user, **kwargs)
-        signed_on = SSO_SESSION_KEY in request.session
-        if signed_on and user.role == Role.TEACHER and not user.contact_email_asked and response.status_code == 302:
+        if by_sign_on and user.role == Role.TEACHER and not user.contact_email_asked and response.status_code == 302:
             # Once, after the first sign-on: the address it sent may be a pseudonym.
             query = urlencode({"next": response["Location"]})
             response["Location"] = f"{reverse('frontend:contact_email')}?{query}"
@@ -69,6 +90,10 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         provider_id = sociallogin.account.provider
         config = provider_config(provider_id)
         identity = _identity(sociallogin)
+        if sociallogin.state.get("process", "login") != "login":
+            # Connecting a sign-on identity to an existing account would let anyone signed in
+            # take over (or be taken over by) a teacher's identity; sign-ons only sign in.
+            identity = SsoRefusal("process_refused")
         if isinstance(identity, SsoRefusal):
             refusal = identity
             # Logged without personal data: the provider, the code and a hash of the subject.
@@ -78,11 +103,13 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
             request.session.pop(SSO_SESSION_KEY, None)
             raise ImmediateHttpResponse(render(request, "account/sso_refused.html", {
                 "refusal": refusal, "provider_name": (config or {}).get("name", provider_id),
+                "existing": sociallogin.is_existing,
             }, status=403))
         if sociallogin.is_existing:
             user = sociallogin.user
             user.role = identity.role
-            user.save(update_fields=["role"])
+            user.set_unusable_password()  # the sign-on is the only way in
+            user.save(update_fields=["role", "password"])
             user.schools.set(identity.schools)
 
     def is_open_for_signup(self, request, sociallogin):

@@ -20,3 +20,16 @@ def login_name(request, credentials=None):
         or ""
     )
     return name.strip().lower() or None
+
+
+def client_ip(request):
+    """The visitor's address: REMOTE_ADDR, or behind TRUSTED_PROXY_COUNT proxies the entry they
+    added to X-Forwarded-For (the right-most ones; anything left of them the client can forge)."""
+    from django.conf import settings
+
+    count = getattr(settings, "TRUSTED_PROXY_COUNT", 0)
+    if count:
+        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+        if len(forwarded) >= count:
+            return forwarded[-count]
+    return request.META.get("REMOTE_ADDR", "")

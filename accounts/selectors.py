@@ -124,7 +124,9 @@ def personal_data_export(*, user):
         for reservation in reservations
     ]
     reports = (
-        DamageReport.objects.filter(Q(reported_by=user) | Q(reservation__borrower=user))
+        # Reports about their own loans, and reports they made without a loan; a clerk's reports
+        # on other people's loans are those people's data.
+        DamageReport.objects.filter(Q(reservation__borrower=user) | Q(reported_by=user, reservation__isnull=True))
         .select_related("unit", "reservation").order_by("reported_at", "pk")
     )
     damage_reports = [

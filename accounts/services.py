@@ -11,6 +11,8 @@ import dataclasses
 import datetime
 import logging
 
+from django.contrib.admin.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
@@ -130,6 +132,10 @@ def account_delete(*, user):
                 # A unit was assigned at the counter after all: that is a loan.
                 raise AccountError("on_loan") from None
         user_pk = user.pk
+        # What would still name the person: their own notes on bookings, and the admin history
+        # of their account (qualification grants name them there).
+        Reservation.objects.filter(borrower=user).update(note="")
+        LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(User), object_id=str(user_pk)).delete()
         user.delete()
     logger.info("account %s deleted by its owner", user_pk)
 

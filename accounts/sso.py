@@ -43,6 +43,7 @@ MAPPINGS = {
 # code -> message shown on the refusal page (what happened and what to do)
 REFUSALS = {
     "provider_unknown": _("This sign-in service is not set up here."),
+    "process_refused": _("A school account can only be used to sign in, not be connected to another account."),
     "role_missing": _("Your school's sign-in did not say whether you are a teacher. Please ask your school's "
                       "administrator to release the role to the media centre."),
     "role_refused": _("Only teachers and school leaders can borrow equipment. Students and external "

@@ -14,10 +14,10 @@ from allauth.account.views import LogoutView
 from allauth.socialaccount.models import SocialApp
 from allauth.socialaccount.providers.oauth2.views import OAuth2CallbackView, OAuth2LoginView
 from allauth.socialaccount.providers.openid_connect.views import OpenIDConnectOAuth2Adapter
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponseBadRequest, HttpResponseRedirect
 from django.urls import reverse
 
-from accounts.adapters import SSO_SESSION_KEY
+from accounts.adapters import SSO_PENDING_KEY, SSO_SESSION_KEY
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +27,8 @@ class KeepingIdTokenAdapter(OpenIDConnectOAuth2Adapter):
         login = super().complete_login(request, app, token, **kwargs)
         # Only the provider and the token: what sign-out needs. Django keeps the session data
         # across the session key change at sign-in.
-        request.session[SSO_SESSION_KEY] = {
+        # Pending until the sign-in has happened (AccountAdapter.post_login moves it).
+        request.session[SSO_PENDING_KEY] = {
             "provider": self.provider_id, "id_token": kwargs["response"].get("id_token", ""),
         }
         return login
@@ -35,6 +36,8 @@ class KeepingIdTokenAdapter(OpenIDConnectOAuth2Adapter):
 
 @login_not_required
 def login(request, provider_id):
+    if request.POST.get("process", request.GET.get("process", "login")) != "login":
+        return HttpResponseBadRequest("A school account can only be used to sign in.")
     try:
         return OAuth2LoginView.adapter_view(KeepingIdTokenAdapter(request, provider_id))(request)
     except SocialApp.DoesNotExist:

@@ -196,7 +196,13 @@ AXES_USERNAME_FORM_FIELD = "login"
 AXES_USERNAME_CALLABLE = "accounts.lockout.login_name"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "account/locked_out.html"
-AXES_IPWARE_PROXY_COUNT = 1 if env_bool("BEHIND_TLS_PROXY", False) else 0
+# Behind the TLS proxy every request comes from the proxy's address: the visitor's is the last
+# entry the proxy added to X-Forwarded-For (accounts/lockout.py); allauth's rate limits likewise.
+TRUSTED_PROXY_COUNT = 1 if env_bool("BEHIND_TLS_PROXY", False) else 0
+AXES_CLIENT_IP_CALLABLE = "accounts.lockout.client_ip"
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
+# Successful sign-ins are not logged (personal data without a purpose); failures are, until reset.
+AXES_DISABLE_ACCESS_LOG = True
 
 LANGUAGE_CODE = "de"
 LANGUAGES = [("de", _("German")), ("en", _("English"))]

@@ -16,8 +16,10 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def demo_admin(db):
+def demo_admin(db, settings):
+    settings.DEBUG = True  # load_demo runs only in development
     call_command("load_demo", stdout=io.StringIO())
+    settings.DEBUG = False
     return User.objects.get(username="admin")
 
 

@@ -11,6 +11,18 @@ from lending.models import Handover, Reservation, ReservationEvent, ReservationL
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def debug(settings):
+    settings.DEBUG = True  # the demo runs only in development (`make run` sets DEBUG)
+
+
+def test_it_refuses_to_run_without_debug(settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="DEBUG"):
+        call_command("load_demo", stdout=io.StringIO())
+    assert not User.objects.exists()
+
+
 def load_demo():
     stdout = io.StringIO()
     call_command("load_demo", stdout=stdout)

@@ -7,11 +7,10 @@ import json
 import pytest
 from django.apps import apps
 from django.db import models
-from django.urls import include, path, reverse
+from django.urls import reverse
 
 from accounts.models import QualificationGrant, User
 from accounts.services import AccountError, account_delete
-from config import urls as project_urls
 from lending.models import (
     DamageReport,
     Handover,
@@ -23,18 +22,7 @@ from lending.services import damage_report_create, handover_assign_unit
 from tests import factories
 from tests.lending.conftest import TUESDAY, loan, travel_to, units  # noqa: F401 (fixtures)
 
-
-def _account_urls_mounted():
-    return any(getattr(getattr(pattern, "urlconf_name", None), "__name__", None) == "frontend.account_urls"
-               for pattern in project_urls.urlpatterns)
-
-
-# The project's URLs, plus the account page until config/urls.py mounts it (the lead wires it).
-urlpatterns = list(project_urls.urlpatterns)
-if not _account_urls_mounted():
-    urlpatterns.insert(0, path("konto/profil/", include("frontend.account_urls")))
-
-pytestmark = pytest.mark.urls(__name__)
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
@@ -336,3 +324,31 @@ def test_no_key_to_a_user_can_block_deleting_one():
         and field.remote_field.on_delete not in (models.CASCADE, models.SET_NULL)
     ]
     assert blocking == []
+
+
+def test_deleting_leaves_no_name_in_notes_or_the_admin_history(client, teacher_a, past_loan, clerk, admin_user):
+    from django.contrib.admin.models import LogEntry
+
+    from accounts.qualifications import qualification_grant
+
+    Reservation.objects.filter(pk=past_loan.pk).update(note="Bitte bis 8 Uhr, Alice Adler")
+    qualification_grant(actor=clerk, user=teacher_a, qualification=factories.make_qualification(name="VR-Schulung"),
+                        granted_on=TUESDAY)
+    assert LogEntry.objects.filter(object_repr__contains="Alice").exists()
+    DamageReport.objects.filter(reservation=past_loan).update(status=DamageReport.Status.SETTLED)
+    client.force_login(teacher_a)
+
+    assert client.post(reverse("profile:delete")).status_code == 302
+
+    past_loan.refresh_from_db()
+    assert (past_loan.borrower, past_loan.note) == (None, "")
+    assert not LogEntry.objects.filter(object_repr__contains="Alice").exists()
+
+
+def test_a_clerks_download_holds_no_other_peoples_damage_reports(client, clerk, history, units):
+    # The clerk takes down a report on the phone: it is about Alice's loan, so it is Alice's data.
+    damage_report_create(reporter=clerk, reservation=history["loan"], unit_or_none=units[1], kind="loss",
+                         description="Anruf der Schule: Koffer verloren")
+    client.force_login(clerk)
+    data = client.get(reverse("profile:data")).json()
+    assert data["damage_reports"] == []

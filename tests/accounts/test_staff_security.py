@@ -9,6 +9,7 @@ import io
 import re
 
 import pytest
+from django.utils.http import urlencode
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP
 from axes.models import AccessAttempt
@@ -204,7 +205,7 @@ def test_staff_without_a_second_factor_are_sent_to_set_one_up(client, clerk_with
     response = client.get(path)
 
     assert response.status_code == 302
-    assert response["Location"] == f"{ACTIVATE_URL}?next={path}"
+    assert response["Location"] == f"{ACTIVATE_URL}?{urlencode({'next': path})}"
 
 
 def test_they_can_confirm_their_password_and_open_the_activation_page(client, clerk_without_totp):
@@ -293,7 +294,7 @@ def test_staff_with_a_second_factor_get_through(client, clerk_without_totp, loca
 def test_an_admin_without_a_second_factor_is_sent_to_set_one_up_and_then_gets_through(client, admin_without_totp):
     client.force_login(admin_without_totp)
     response = client.get("/admin/")
-    assert response.status_code == 302 and response["Location"] == f"{ACTIVATE_URL}?next=/admin/"
+    assert response.status_code == 302 and response["Location"] == f"{ACTIVATE_URL}?next=%2Fadmin%2F"
 
     TOTP.activate(admin_without_totp, factories.TOTP_SECRET)
 
@@ -409,3 +410,17 @@ def test_the_demo_logins_explain_the_one_time_code_and_it_signs_the_clerk_in(cli
 
     assert response.status_code == 302
     assert client.session["_auth_user_id"] is not None
+
+
+@pytest.mark.parametrize(("proxies", "forwarded", "expected"), [
+    (0, "203.0.113.9", "10.0.0.2"),  # no proxy: the forwarded header is anyone's to write
+    (1, "203.0.113.9", "203.0.113.9"),
+    (1, "198.51.100.1, 203.0.113.9", "203.0.113.9"),  # the left entry came from the client
+    (1, "", "10.0.0.2"),
+])
+def test_behind_the_proxy_the_visitors_address_counts(rf, settings, proxies, forwarded, expected):
+    from accounts.lockout import client_ip
+
+    settings.TRUSTED_PROXY_COUNT = proxies
+    request = rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=forwarded)
+    assert client_ip(request) == expected

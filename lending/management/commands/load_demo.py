@@ -299,6 +299,9 @@ class Command(BaseCommand):
         return _("Load demo data (a media centre modelled on Dortmund's) once; later runs only print the logins.")
 
     def handle(self, *args, **options):
+        if not settings.DEBUG:
+            # The demo's staff accounts have published passwords and a published TOTP secret.
+            raise CommandError(_("load_demo only runs with DEBUG on: its accounts have published passwords."))
         if Location.objects.filter(slug=DEMO_LOCATION_SLUG).exists():
             self.stdout.write(_("The demo data are loaded already; nothing was changed."))
         else:
