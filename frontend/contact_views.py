@@ -9,6 +9,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
+from accounts.services import account_contact_update
+
 
 class ContactEmailForm(forms.Form):
     contact_email = forms.EmailField(label=gettext_lazy("Contact e-mail"), required=False)
@@ -32,10 +34,8 @@ def contact_email(request):
     if request.method == "POST":
         if "skip" not in request.POST and not form.is_valid():
             return render(request, "account/contact_email.html", {"form": form, "next": _next(request)}, status=400)
-        if "skip" not in request.POST:
-            user.contact_email = form.cleaned_data["contact_email"]
-        user.contact_email_asked = True
-        user.save(update_fields=["contact_email", "contact_email_asked"])
+        contact_email = user.contact_email if "skip" in request.POST else form.cleaned_data["contact_email"]
+        account_contact_update(user=user, contact_email=contact_email, language=user.language)
         if user.contact_email:
             messages.success(request, _("Thank you. We will write to %(email)s.") % {"email": user.contact_email})
         return redirect(_next(request))

@@ -22,3 +22,7 @@ class AccessibilityContactForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["email"].widget.attrs["autocomplete"] = "email"
         self.fields["name"].widget.attrs["autocomplete"] = "name"
+
+    def clean_name(self):
+        # One line: a name with line breaks could pose as further header lines in the mail body.
+        return " ".join(self.cleaned_data["name"].split())

@@ -5,9 +5,9 @@ yet shows a default text that says so.
 """
 
 import logging
-import time
 
 from django.conf import settings
+from django.core.cache import cache
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
+from accounts.lockout import client_ip
 from legal.forms import AccessibilityContactForm
 from legal.markup import render_body
 from legal.models import LegalPage
@@ -28,11 +29,10 @@ TITLES = {
     LegalPage.Slug.ACCESSIBILITY: gettext_lazy("Accessibility statement"),
 }
 
-# A person reporting barriers writes a few messages at most; more from one browser session is
-# a script. Counted in the session, so it needs no table and no cache.
+# A person reporting barriers writes a few messages at most; more from one address in an hour is
+# a script. Counted per visitor address in the cache (a script can drop its session cookie).
 CONTACT_LIMIT = 5
 CONTACT_WINDOW_SECONDS = 3600
-CONTACT_SESSION_KEY = "legal_contact_sent_at"
 
 
 def _page_context(slug):
@@ -58,11 +58,18 @@ def privacy(request):
     return render(request, "legal/page.html", _page_context(LegalPage.Slug.PRIVACY))
 
 
-def _recent_sends(request, now):
-    sent = request.session.get(CONTACT_SESSION_KEY, [])
-    if not isinstance(sent, list):
-        sent = []
-    return [at for at in sent if isinstance(at, (int, float)) and now - at < CONTACT_WINDOW_SECONDS]
+def _contact_key(request):
+    return f"legal-contact:{client_ip(request)}"
+
+
+def _contact_count(request):
+    return cache.get(_contact_key(request), 0)
+
+
+def _contact_counted(request):
+    key = _contact_key(request)
+    cache.add(key, 0, CONTACT_WINDOW_SECONDS)
+    cache.incr(key)
 
 
 @require_http_methods(["GET", "POST"])
@@ -70,10 +77,8 @@ def accessibility(request):
     context = _page_context(LegalPage.Slug.ACCESSIBILITY)
     status = 200
     if request.method == "POST":
-        now = time.time()
-        recent = _recent_sends(request, now)
         form = AccessibilityContactForm(request.POST)
-        if len(recent) >= CONTACT_LIMIT:
+        if _contact_count(request) >= CONTACT_LIMIT:
             messages.error(request, _("You have sent several messages in the last hour. Please try again later "
                                       "or write to us by e-mail."))
             status = 429
@@ -89,7 +94,7 @@ def accessibility(request):
                 messages.error(request, _("Your message could not be sent just now. Please try again later."))
                 status = 503
             else:
-                request.session[CONTACT_SESSION_KEY] = [*recent, now]
+                _contact_counted(request)
                 messages.success(request, _("Thank you for your message. We will answer you as soon as we can."))
                 return redirect(reverse("legal:accessibility") + "#contact")
     else:

@@ -3,6 +3,7 @@ written by administrators as plain text, with a default text until then; the acc
 statement's contact form mails the media centre."""
 
 import pytest
+from django.test import Client
 from django.core import mail
 from django.urls import reverse
 
@@ -117,6 +118,13 @@ def test_the_contact_form_mails_the_media_centre(client, db, settings):
     assert VALID["message"] in message.body and "Erika Muster" in message.body
 
 
+def test_a_name_with_line_breaks_arrives_as_one_line(client, db):
+    client.post("/barrierefreiheit/", {**VALID, "name": "Erika\r\nBetreff: Gewinn"})
+
+    [message] = mail.outbox
+    assert "Erika Betreff: Gewinn" in message.body and "\nBetreff" not in message.body
+
+
 def test_the_name_is_optional(client, db):
     response = client.post("/barrierefreiheit/", {**VALID, "name": ""})
 
@@ -141,14 +149,18 @@ def test_bad_input_is_refused_with_400_and_nothing_is_sent(client, db, change):
     assert mail.outbox == []
 
 
-def test_one_browser_may_send_only_a_few_messages_an_hour(client, db, time_machine):
+def test_one_address_may_send_only_a_few_messages_an_hour(client, db, time_machine):
     time_machine.move_to("2027-03-01 10:00 +01:00", tick=False)
     for _ in range(views.CONTACT_LIMIT):
         assert client.post("/barrierefreiheit/", VALID).status_code == 302
 
     refused = client.post("/barrierefreiheit/", VALID)
+    without_cookie = Client().post("/barrierefreiheit/", VALID)  # a script dropping its session
+    elsewhere = Client(REMOTE_ADDR="192.0.2.7").post("/barrierefreiheit/", VALID)
 
-    assert refused.status_code == 429
+    assert refused.status_code == 429 and without_cookie.status_code == 429
+    assert elsewhere.status_code == 302
+    mail.outbox.pop()
     assert len(mail.outbox) == views.CONTACT_LIMIT
     time_machine.move_to("2027-03-01 11:01 +01:00", tick=False)
     assert client.post("/barrierefreiheit/", VALID).status_code == 302
