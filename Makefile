@@ -37,8 +37,8 @@ $(VENDOR)/.installed: package.json package-lock.json
 ## make run: the portal on SQLite (var/db.sqlite3) with demo data at http://127.0.0.1:8000
 run: $(VENV)/.base-installed var $(VENDOR)/.installed
 	DEBUG=true $(BIN)/python manage.py migrate --no-input
-	DEBUG=true $(BIN)/python manage.py load_demo
-	DEBUG=true $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	DEBUG=true SITE_URL=$${SITE_URL:-http://$(HOST):$(PORT)} $(BIN)/python manage.py load_demo
+	DEBUG=true SITE_URL=$${SITE_URL:-http://$(HOST):$(PORT)} $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 ## make test: the whole suite on SQLite; with DATABASE_URL=postgres://... on PostgreSQL
 test: $(VENV)/.dev-installed var $(VENDOR)/.installed

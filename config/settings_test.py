@@ -27,4 +27,4 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # one checkout never share a database; pytest-django deletes it at the end of the run.
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / f"test-db-{os.getpid()}.sqlite3")}
 SITE_URL = "http://testserver"
-AXES_VERBOSE = False  # no banner in the test output
+AXES_VERBOSE = False  # no banner and no per-attempt log lines in the test output
