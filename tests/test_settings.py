@@ -41,3 +41,22 @@ def test_database_url_selects_postgresql():
     result = load_settings(DEBUG="true", DATABASE_URL="postgres://user@db.example:5432/verleih")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("django.db.backends.postgresql")
+
+
+def test_redis_url_gives_every_app_server_one_cache(settings):
+    from django.core.cache.backends.redis import RedisCache
+
+    result = subprocess.run(
+        [sys.executable, "-c", "import config.settings as s; print(s.CACHES['default']['BACKEND'])"],
+        cwd=settings.BASE_DIR, env={**os.environ, "DEBUG": "true", "REDIS_URL": "redis://127.0.0.1:6379/15"},
+        capture_output=True, text=True,
+    )
+    assert result.stdout.strip() == "django.core.cache.backends.redis.RedisCache"
+    # And it works against the Redis server of this machine: what one server stores, another reads.
+    first = RedisCache("redis://127.0.0.1:6379/15", {})
+    second = RedisCache("redis://127.0.0.1:6379/15", {})
+    first.set("technikverleih-test", "used-code", 30)
+    try:
+        assert second.get("technikverleih-test") == "used-code"
+    finally:
+        first.delete("technikverleih-test")
