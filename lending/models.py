@@ -276,3 +276,25 @@ class UnitEvent(models.Model):
 
     def __str__(self):
         return f"{self.get_action_display()} {self.at:%d.%m.%Y %H:%M}"
+
+
+class CalendarToken(models.Model):
+    """The secret in a person's calendar feed URLs (`/kalender/<token>.ics`).
+
+    Only a hash is stored: whoever reads the database cannot subscribe to anyone's calendar. A
+    new token replaces the old one at once (the old URLs stop working). The token opens the feeds
+    only, never a session.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_token", verbose_name=_("user"),
+    )
+    token_hash = models.CharField(_("token hash"), max_length=64, unique=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("calendar token")
+        verbose_name_plural = _("calendar tokens")
+
+    def __str__(self):
+        return f"{self.user} ({self.created_at:%d.%m.%Y})"
