@@ -268,9 +268,26 @@ REST_FRAMEWORK = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # Calendar feed URLs carry a secret token: log /kalender/… instead (config/log_filters.py).
+    "filters": {"redact_calendar_tokens": {"()": "config.log_filters.RedactCalendarTokens"}},
+    "formatters": {
+        "django.server": {"()": "django.utils.log.ServerFormatter", "format": "[{server_time}] {message}", "style": "{"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["redact_calendar_tokens"]},
+        "django.server": {
+            "class": "logging.StreamHandler", "formatter": "django.server", "filters": ["redact_calendar_tokens"],
+        },
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # On the logger itself, so every handler (console, mail to ADMINS, test capture) gets the
+        # redacted record.
+        "django.request": {"filters": ["redact_calendar_tokens"]},
+        # runserver's request lines: Django's own handler has no filter, so it is replaced here.
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+    },
 }
 
 # The German state whose public and school holidays `import_holidays` uses by default.

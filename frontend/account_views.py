@@ -1,6 +1,6 @@
-"""The account page: contact address and e-mail language, qualifications, a download of one's
-own data (DSGVO art. 15 and 20) and deleting one's account (art. 17). Thin: validate, call one
-selector or service, render."""
+"""The account page: contact address and e-mail language, qualifications, the calendar link, a
+download of one's own data (DSGVO art. 15 and 20) and deleting one's account (art. 17). Thin:
+validate, call one selector or service, render."""
 
 import json
 
@@ -11,6 +11,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
@@ -26,6 +27,10 @@ from accounts.services import (
     account_deletion_refusal,
 )
 from frontend.account_forms import ContactSettingsForm
+from frontend.calendar_views import calendar_feed_links
+from lending.calendar_tokens import calendar_token_rotate
+from lending.models import CalendarToken
+from lending.selectors import staff_locations
 
 
 @login_required
@@ -33,7 +38,16 @@ from frontend.account_forms import ContactSettingsForm
 def profile(request):
     user = request.user
     status = 200
-    if request.method == "POST":
+    form = None
+    # Calendar link: only its hash is stored, so the new URLs can be shown only in the answer to
+    # the POST that made them. They are rendered here directly rather than kept in the session
+    # (which lives in the database) for a redirect; reloading the page asks before posting again.
+    calendar_links = None
+    calendar_link_replaced = False
+    if request.method == "POST" and "calendar_link" in request.POST:
+        calendar_link_replaced = CalendarToken.objects.filter(user=user).exists()
+        calendar_links = calendar_feed_links(request, user=user, token=calendar_token_rotate(user=user))
+    elif request.method == "POST":
         form = ContactSettingsForm(request.POST)
         if form.is_valid():
             account_contact_update(user=user, contact_email=form.cleaned_data["contact_email"],
@@ -41,7 +55,7 @@ def profile(request):
             messages.success(request, _("Your contact settings were saved."))
             return redirect("profile:show")
         status = 400
-    else:
+    if form is None:
         form = ContactSettingsForm(initial={"contact_email": user.contact_email, "language": user.language})
     today = timezone.localdate()
     context = {
@@ -50,8 +64,16 @@ def profile(request):
         "grants": qualifications_of(user, today=today),
         "qualifications_missing": qualifications_required_not_held(user=user, today=today),
         "is_staff_account": account_deletion_refusal(user=user) == "staff_account",
+        "calendar_links": calendar_links,
+        "calendar_link_replaced": calendar_link_replaced,
+        "has_calendar_link": CalendarToken.objects.filter(user=user).exists(),
+        "calendar_counters": staff_locations(user).order_by("name"),
     }
-    return render(request, "account/profile.html", context, status=status)
+    response = render(request, "account/profile.html", context, status=status)
+    if calendar_links is not None:
+        # The page holds the secret URLs: no copy of it in the browser's cache.
+        add_never_cache_headers(response)
+    return response
 
 
 @never_cache

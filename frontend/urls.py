@@ -1,6 +1,6 @@
 from django.urls import path
 
-from frontend import contact_views, counter_views, damage_views, qualification_views, views
+from frontend import calendar_views, contact_views, counter_views, damage_views, qualification_views, views
 
 app_name = "frontend"
 
@@ -18,6 +18,10 @@ urlpatterns = [
     path("r/<str:code>", views.booking_scan, name="booking_scan"),
     path("u/<str:asset_tag>", views.unit_scan, name="unit_scan"),
     path("media/<path:path>", views.media, name="media"),
+    # Calendar feeds and the .ics download (frontend/calendar_views.py)
+    path("kalender/<str:token>.ics", calendar_views.personal_feed, name="calendar_feed"),
+    path("kalender/<str:token>/theke/<slug:location>.ics", calendar_views.counter_feed, name="calendar_counter_feed"),
+    path("buchungen/<str:code>/kalender.ics", calendar_views.booking_calendar, name="booking_calendar"),
     path("konto/kontakt/", contact_views.contact_email, name="contact_email"),
     # The counter (frontend/counter_views.py)
     path("theke/", counter_views.counter_index, name="counter_index"),

@@ -1,0 +1,297 @@
+"""Calendar feeds (RFC 5545): a teacher's pickups and returns, a counter's, and one booking's.
+
+Builders only; the views answer with the bytes. Every booking becomes two events, the pickup at
+its slot and the return during counter hours on the return day, with UIDs that stay the same for
+the booking's life (`<code>-pickup@<host>`, `<code>-return@<host>`), so a client that polls the
+feed moves an event when the booking changes instead of adding a second one. SEQUENCE is the
+booking's `sequence`, which the services raise with every change the borrower should see.
+
+`icalendar` writes the format: CRLF line ends, lines folded at 75 octets, TEXT values escaped.
+On top of that names are cut to one line here (see `_one_line`), so nothing a user types into an
+item or counter name can end an event or start another one.
+
+A feed is built with a fixed number of queries (the bookings, then their lines with item types),
+whatever its length. `feed_version_for_*` reads only an aggregate of the same rows, so a view can
+answer a poll with 304 without building the feed.
+"""
+
+import datetime
+import hashlib
+import unicodedata
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db.models import Count, Max, Prefetch, Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from icalendar import Alarm, Calendar, Event, Timezone, vDDDTypes, vDuration, vInt, vText, vUri
+from icalendar.enums import STATUS
+
+from lending.models import HOLDING_STATUSES, Reservation, ReservationLine, ReservationStatus
+
+PRODID = "-//Technikverleih//Technikverleih//DE"
+# Part of every ETag: raise it whenever the feed's output changes for the same rows (a new
+# property, another wording), so clients fetch the new form instead of keeping a 304.
+FEED_FORMAT_VERSION = 1
+# Cancelled and not-picked-up bookings stay this long (counted from the cancellation) as
+# STATUS:CANCELLED: a client that polls within that time removes the event; after that it is gone
+# from the feed and clients that never saw it never will.
+CANCELLED_KEPT_DAYS = 60
+# Returned loans stay in a teacher's feed while their return day is this recent. Older ones are
+# left out so feeds stay small (clients download the whole feed on every poll, every hour), at the
+# price that a client which syncs the feed drops those old events from its calendar.
+RETURNED_KEPT_DAYS = 90
+# The counter's feed starts this many days back (by return day) and reaches as far ahead as
+# there are bookings.
+COUNTER_DAYS_BACK = 30
+# How often clients should poll (REFRESH-INTERVAL, and X-PUBLISHED-TTL for Outlook).
+REFRESH_INTERVAL = datetime.timedelta(hours=1)
+
+CANCELLED_STATUSES = (ReservationStatus.CANCELLED, ReservationStatus.NO_SHOW)
+PICKUP, RETURN = "pickup", "return"
+
+
+# Which bookings a feed holds. The feed and its version read the same queryset, so the ETag
+# changes exactly when the feed's rows do.
+
+
+def _recently_cancelled(now):
+    return Q(status__in=CANCELLED_STATUSES, updated_at__gte=now - datetime.timedelta(days=CANCELLED_KEPT_DAYS))
+
+
+def _borrower_reservations(*, user, now):
+    today = timezone.localdate(now)
+    return Reservation.objects.filter(borrower=user).filter(
+        Q(status__in=HOLDING_STATUSES)
+        | Q(status=ReservationStatus.RETURNED, return_day__gte=today - datetime.timedelta(days=RETURNED_KEPT_DAYS))
+        | _recently_cancelled(now)
+    )
+
+
+def _location_reservations(*, location, now):
+    today = timezone.localdate(now)
+    return Reservation.objects.filter(
+        location=location, return_day__gte=today - datetime.timedelta(days=COUNTER_DAYS_BACK)
+    ).filter(
+        Q(status__in=HOLDING_STATUSES) | Q(status=ReservationStatus.RETURNED) | _recently_cancelled(now)
+    )
+
+
+def _with_everything(reservations):
+    return (
+        reservations.select_related("location", "school", "borrower")
+        .prefetch_related(Prefetch("lines", queryset=ReservationLine.objects.select_related("item_type")))
+        .order_by("pickup_day", "pickup_slot", "pk")
+    )
+
+
+# The public entry points.
+
+
+def calendar_for_borrower(*, user, now, base_url=None):
+    """The feed of `user`'s bookings as iCalendar bytes: open ones (confirmed, handed out),
+    returned ones whose return day is at most RETURNED_KEPT_DAYS ago, and cancelled or not
+    picked up ones changed at most CANCELLED_KEPT_DAYS ago (as STATUS:CANCELLED).
+
+    `now` (aware) decides those windows. `base_url` is where booking links point (default:
+    SITE_URL; without either the events carry no link)."""
+    reservations = _with_everything(_borrower_reservations(user=user, now=now))
+    return _calendar(
+        reservations, name=_("Technikverleih: my bookings"), for_staff=False, base_url=base_url
+    )
+
+
+def calendar_for_location(*, location, now, base_url=None):
+    """The counter feed of `location` for its staff as iCalendar bytes: every pickup and return of
+    bookings whose return day is at most COUNTER_DAYS_BACK days ago, and everything ahead;
+    cancelled and not picked up ones as for `calendar_for_borrower`. The summary names the
+    borrower."""
+    reservations = _with_everything(_location_reservations(location=location, now=now))
+    return _calendar(
+        reservations, name=_("Technikverleih: counter %(name)s") % {"name": _one_line(location.name)},
+        for_staff=True, base_url=base_url,
+    )
+
+
+def calendar_for_reservation(*, reservation, base_url=None):
+    """One booking's two events as iCalendar bytes ("add to calendar"), in any state.
+
+    Without a calendar name: some clients open a file with X-WR-CALNAME as a calendar of its own
+    instead of adding its events to the one the teacher uses."""
+    reservations = _with_everything(Reservation.objects.filter(pk=reservation.pk))
+    return _calendar(reservations, name=None, for_staff=False, base_url=base_url)
+
+
+def feed_version_for_borrower(*, user, now=None):
+    """(etag, last_modified) of `calendar_for_borrower` for the same user and time, from one
+    aggregate query. last_modified is None for an empty feed."""
+    return _feed_version(_borrower_reservations(user=user, now=now or timezone.now()), scope=f"borrower-{user.pk}")
+
+
+def feed_version_for_location(*, location, now=None):
+    """(etag, last_modified) of `calendar_for_location`; see `feed_version_for_borrower`."""
+    return _feed_version(
+        _location_reservations(location=location, now=now or timezone.now()), scope=f"location-{location.pk}"
+    )
+
+
+def _feed_version(reservations, *, scope):
+    # Rows only leave a feed's windows as time passes (the count drops) and only enter it by a
+    # write (the newest updated_at moves), so count and newest change together with the feed.
+    # Not seen: renamed item types or counters, a changed counter address; they have no
+    # timestamp. The language is part of it because the feed's words are.
+    version = reservations.aggregate(newest=Max("updated_at"), count=Count("pk"))
+    newest = version["newest"]
+    key = "|".join([
+        str(FEED_FORMAT_VERSION), scope, get_language() or "", settings.SITE_URL, str(version["count"]),
+        newest.astimezone(datetime.UTC).isoformat() if newest else "",
+    ])
+    return f'"{hashlib.sha256(key.encode()).hexdigest()[:32]}"', newest
+
+
+# Building the calendar.
+
+
+def _calendar(reservations, *, name, for_staff, base_url):
+    base_url = (settings.SITE_URL if base_url is None else base_url).rstrip("/")
+    host = _uid_host()
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "PUBLISH")
+    if name is not None:
+        calendar.add("name", name)
+        calendar.add("x-wr-calname", name)
+        calendar.add("refresh-interval", REFRESH_INTERVAL, parameters={"VALUE": "DURATION"})
+        calendar.add("x-published-ttl", vDuration(REFRESH_INTERVAL))
+    reservations = list(reservations)
+    if reservations:
+        # Every time in the feed is in the one zone, so its VTIMEZONE is added directly (what
+        # `Calendar.add_missing_timezones` does after walking every property of every event to
+        # find the TZIDs, a tenth of the time of a long feed). It covers the years of the events
+        # (not icalendar's default 1970–2038, 8 KB of transitions in every poll), with a year
+        # either side for reminders the day before; it comes before the events that use it.
+        calendar.add_component(Timezone.from_tzinfo(
+            _zone(),
+            first_date=datetime.date(min(reservation.pickup_day for reservation in reservations).year - 1, 1, 1),
+            last_date=datetime.date(max(reservation.return_day for reservation in reservations).year + 2, 1, 1),
+        ))
+    for reservation in reservations:
+        for event in _events(reservation, for_staff=for_staff, base_url=base_url, host=host):
+            calendar.add_component(event)
+    return calendar.to_ical()
+
+
+def _zone():
+    # Counter times are wall-clock times of the site's zone (Europe/Berlin), on both sides of the
+    # changes to and from daylight saving time; icalendar writes them with TZID.
+    return timezone.get_default_timezone()
+
+
+def _uid_host():
+    # From SITE_URL only, never from a request: the UIDs must not change with the host name a
+    # client happened to use, or every client would see every event twice.
+    return urlsplit(settings.SITE_URL).hostname or "technikverleih"
+
+
+def _events(reservation, *, for_staff, base_url, host):
+    """The pickup and the return event of `reservation`."""
+    location = reservation.location
+    lines = list(reservation.lines.all())
+    items = ", ".join(_line_text(line, short=True) for line in lines)
+    cancelled = reservation.status in CANCELLED_STATUSES
+    link = f"{base_url}{reverse('frontend:booking_detail', kwargs={'code': reservation.code})}" if base_url else ""
+    description = [_("Booking %(code)s") % {"code": reservation.code}]
+    if for_staff:
+        description.append(_("Borrower: %(borrower)s") % {"borrower": _borrower_text(reservation, school=True)})
+    description += [_line_text(line) for line in lines]
+    if link:
+        description += ["", link]
+    shared = {
+        "dtstamp": vDDDTypes(reservation.updated_at.astimezone(datetime.UTC)),
+        "sequence": vInt(reservation.sequence),
+        "location": vText(", ".join(
+            [_one_line(location.name)] + [_one_line(part) for part in location.address.splitlines() if _one_line(part)]
+        )),
+        "description": vText("\n".join(description)),
+        "url": vUri(link) if link else None,
+        "status": vText(STATUS.CANCELLED if cancelled else STATUS.CONFIRMED),
+    }
+
+    zone = _zone()
+    pickup_start = datetime.datetime.combine(reservation.pickup_day, reservation.pickup_slot, tzinfo=zone)
+    pickup_end = pickup_start + datetime.timedelta(minutes=location.slot_minutes)
+    return_start = datetime.datetime.combine(reservation.return_day, location.opens_at, tzinfo=zone)
+    return_end = datetime.datetime.combine(reservation.return_day, location.closes_at, tzinfo=zone)
+    if for_staff:
+        who = _borrower_text(reservation)
+        pickup_summary = _("Pickup: %(borrower)s – %(items)s") % {"borrower": who, "items": items}
+        return_summary = _("Return: %(borrower)s – %(items)s") % {"borrower": who, "items": items}
+    else:
+        pickup_summary = _("Pickup: %(items)s") % {"items": items}
+        return_summary = _("Return: %(items)s") % {"items": items}
+    if reservation.status == ReservationStatus.CANCELLED:
+        pickup_summary, return_summary = (
+            _("%(summary)s (cancelled)") % {"summary": summary} for summary in (pickup_summary, return_summary)
+        )
+    elif reservation.status == ReservationStatus.NO_SHOW:
+        pickup_summary, return_summary = (
+            _("%(summary)s (not picked up)") % {"summary": summary} for summary in (pickup_summary, return_summary)
+        )
+    return [
+        _event(uid=f"{reservation.code}-{PICKUP}@{host}", start=pickup_start, end=pickup_end,
+               summary=pickup_summary, alarm=not cancelled, **shared),
+        _event(uid=f"{reservation.code}-{RETURN}@{host}", start=return_start, end=return_end,
+               summary=return_summary, alarm=not cancelled, **shared),
+    ]
+
+
+def _event(*, uid, start, end, summary, alarm, dtstamp, sequence, location, description, url, status):
+    # The values are icalendar's property types already, which it writes without guessing the
+    # type of each value again (a long feed has thousands).
+    event = Event()
+    event["UID"] = vText(uid)
+    event["DTSTAMP"] = dtstamp
+    event["SEQUENCE"] = sequence
+    event["DTSTART"] = vDDDTypes(start)
+    event["DTEND"] = vDDDTypes(end)
+    event["SUMMARY"] = vText(summary)
+    event["LOCATION"] = location
+    event["DESCRIPTION"] = description
+    if url is not None:
+        event["URL"] = url
+    event["STATUS"] = status
+    if alarm:
+        # No reminder for what will not happen: clients that keep cancelled events would still ring.
+        reminder = Alarm()
+        reminder["ACTION"] = vText("DISPLAY")
+        reminder["TRIGGER"] = vDuration(datetime.timedelta(days=-1))
+        reminder["DESCRIPTION"] = vText(summary)
+        event.add_component(reminder)
+    return event
+
+
+def _line_text(line, *, short=False):
+    name = _one_line(line.item_type.name)
+    if short and line.quantity == 1:
+        return name
+    return f"{line.quantity} × {name}"
+
+
+def _borrower_text(reservation, *, school=False):
+    # The borrower link is removed after the retention period; the school stays.
+    school_name = _one_line(reservation.school.name)
+    if reservation.borrower is None:
+        return school_name
+    name = _one_line(str(reservation.borrower))
+    return f"{name} ({school_name})" if school else name
+
+
+def _one_line(text):
+    """`text` as one line without control characters: names go into SUMMARY and LOCATION, and one
+    per line into DESCRIPTION, so a line break typed into a name must not survive as one."""
+    text = " ".join(str(text).split())
+    return "".join(character for character in text if unicodedata.category(character) not in ("Cc", "Cs"))
