@@ -28,6 +28,7 @@ import warnings
 from bisect import bisect_left, bisect_right
 from contextlib import contextmanager
 
+from allauth.mfa.totp.internal.auth import TOTP
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.contrib.sessions.models import Session
@@ -57,6 +58,7 @@ from lending.models import (
     UnitEvent,
 )
 from lending.secrets import ALPHABET, CODE_LENGTH
+from lending.calendar_tokens import calendar_token_rotate
 from lending.services import reservation_create
 
 BENCH_LOCATION_SLUG = "bench"
@@ -65,6 +67,11 @@ MARKER_PREFIX = "Benchmark dataset: "
 ONE_DAY = datetime.timedelta(days=1)
 BATCH = 5000
 LABELS = 1000  # the label sheet measured: issue target under 3 s
+# Calendar feeds at the sizes of issue 5: a teacher with 500 bookings, a counter with 5,000
+# events (2,500 bookings), in a location of their own next to the large dataset.
+CALENDAR_LOCATION_SLUG = "bench-kalender"
+CALENDAR_TEACHER_BOOKINGS = 500
+CALENDAR_COUNTER_BOOKINGS = 2500
 PAST_DAYS = 730  # reservations start about two years back …
 FUTURE_DAYS = 180  # … and reach as far ahead as an item type lets anyone book (max_advance_days)
 FUTURE_SHARE = 0.08  # of all reservations lie ahead; they thin out the further ahead they are
@@ -585,6 +592,7 @@ class Command(BaseCommand):
             Session.objects.all().delete()
         results.extend(self._measure_counter(repeat=repeat, rng=rng, location=location))
         results.append(self._measure_labels(repeat=min(repeat, 5)))
+        results.extend(self._measure_calendar(repeat=repeat, today=today))
         return results
 
     def _measure_counter(self, *, repeat, rng, location):
@@ -598,6 +606,8 @@ class Command(BaseCommand):
             clerk.role = Role.STAFF
             clerk.save(update_fields=["role"])
         clerk.locations.add(location)
+        if not clerk.authenticator_set.exists():
+            TOTP.activate(clerk, "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")  # staff must have a second factor
         # The bookings a clerk scans: holding ones (to hand out or take back) with several lines; on
         # the small dataset there are too few of them, so any booking with several lines.
         several_lines = (Reservation.objects.filter(location=location).annotate(line_count=Count("lines"))
@@ -688,6 +698,77 @@ class Command(BaseCommand):
                 .values("return_day").annotate(count=Count("pk")).order_by().values_list("return_day", "count")):
             listed[day] = listed.get(day, 0) + count
         return max(listed, key=lambda day: (listed[day], day))
+
+    def _calendar_dataset(self, *, today):
+        """The calendar location, its teacher with 500 bookings and its clerk; built once."""
+        location, _ = Location.objects.get_or_create(slug=CALENDAR_LOCATION_SLUG, defaults={
+            "name": "Medienzentrum Kalender", "address": "Kalenderweg 1\n44137 Dortmund", "counter_weekdays": [2, 3],
+            "opens_at": datetime.time(8), "closes_at": datetime.time(16), "slot_minutes": 15, "slot_capacity": 1000,
+        })
+        teacher, _ = User.objects.get_or_create(username="bench-kalender-lehrkraft", defaults={
+            "role": Role.TEACHER, "first_name": "Kalla", "last_name": "Lender", "password": make_password(None)})
+        clerk, _ = User.objects.get_or_create(username="bench-kalender-theke", defaults={
+            "role": Role.STAFF, "first_name": "Theo", "last_name": "Kalender", "password": make_password(None)})
+        clerk.locations.add(location)
+        if not Reservation.objects.filter(location=location).exists():
+            category = Category.objects.order_by("pk").first()
+            item_types = [
+                ItemType.objects.create(location=location, category=category, name=f"{name} (Kalender {number})",
+                                        slug=f"kalender-{number}", description="…", contents="")
+                for number, name in enumerate(PRODUCTS[:5])
+            ]
+            school = School.objects.order_by("pk").first()
+            others = list(User.objects.filter(role=Role.TEACHER).exclude(pk=teacher.pk).order_by("pk")[:200])
+            days = [day.day for day in counter_days(location=location, first_day=today + ONE_DAY,
+                                                    last_day=today + datetime.timedelta(days=180)) if day.is_open]
+            reservations = Reservation.objects.bulk_create(
+                Reservation(
+                    code=_booking_code(10_000_000 + number), location=location, school=school,
+                    borrower=teacher if number < CALENDAR_TEACHER_BOOKINGS else others[number % len(others)],
+                    pickup_day=days[number % len(days)], pickup_slot=datetime.time(8, 15 * (number % 4)),
+                    return_day=days[min(number % len(days) + 2, len(days) - 1)],
+                )
+                for number in range(CALENDAR_COUNTER_BOOKINGS)
+            )
+            ReservationLine.objects.bulk_create(
+                ReservationLine(reservation=reservation, item_type=item_types[(number + shift) % 5], quantity=1 + shift)
+                for number, reservation in enumerate(reservations) for shift in range(1 + number % 2)
+            )
+        return location, teacher, clerk
+
+    def _measure_calendar(self, *, repeat, today):
+        """The feeds as calendar clients poll them: built (200) and unchanged (304, If-None-Match)."""
+        location, teacher, clerk = self._calendar_dataset(today=today)
+        client = Client()
+        feeds = [
+            (f"calendar: personal feed, {CALENDAR_TEACHER_BOOKINGS} bookings",
+             reverse("frontend:calendar_feed", kwargs={"token": calendar_token_rotate(user=teacher)}),
+             2 * CALENDAR_TEACHER_BOOKINGS),
+            (f"calendar: counter feed, {2 * CALENDAR_COUNTER_BOOKINGS} events",
+             reverse("frontend:calendar_counter_feed",
+                     kwargs={"token": calendar_token_rotate(user=clerk), "location": location.slug}),
+             2 * CALENDAR_COUNTER_BOOKINGS),
+        ]
+        results = []
+        for name, url, events in feeds:
+            first, _, _ = self._timed(client, "get", url)  # warm-up, and the ETag for the 304s
+            times, counts, failures = [], [], 0
+            for _ in range(repeat):
+                response, elapsed, queries = self._timed(client, "get", url)
+                times.append(elapsed)
+                counts.append(queries)
+                failures += response.status_code != 200 or response.content.count(b"BEGIN:VEVENT") != events
+            results.append(self._summary(f"{name} (GET)", times, counts, failures))
+            times, counts, failures = [], [], 0
+            for _ in range(repeat):
+                with CaptureQueriesContext(connection) as queries:
+                    started = time.perf_counter()
+                    response = client.get(url, HTTP_IF_NONE_MATCH=first["ETag"])
+                    times.append((time.perf_counter() - started) * 1000)
+                counts.append(len(queries))
+                failures += response.status_code != 304
+            results.append(self._summary(f"{name} unchanged (304)", times, counts, failures))
+        return results
 
     def _measure_labels(self, *, repeat):
         """A sheet of 1,000 QR labels (3 x 8 on A4), the units read from the database each time."""
