@@ -11,12 +11,12 @@ import logging
 import re
 
 # One path segment after /kalender/, wherever it stands: in a path, a full URL or a request line.
-CALENDAR_TOKEN_SEGMENT = re.compile(r"/kalender/[^/\s?#\"']+")
-REDACTED = "/kalender/…"
+# (/calendar/ is the English alias of the same feeds.)
+CALENDAR_TOKEN_SEGMENT = re.compile(r"/(kalender|calendar)/[^/\s?#\"']+")
 
 
 def redact_calendar_tokens(text):
-    return CALENDAR_TOKEN_SEGMENT.sub(REDACTED, text)
+    return CALENDAR_TOKEN_SEGMENT.sub(r"/\1/…", text)
 
 
 def _redact(value):

@@ -21,6 +21,9 @@ urlpatterns = [
     # Calendar feeds and the .ics download (frontend/calendar_views.py)
     path("kalender/<str:token>.ics", calendar_views.personal_feed, name="calendar_feed"),
     path("kalender/<str:token>/theke/<slug:location>.ics", calendar_views.counter_feed, name="calendar_counter_feed"),
+    # The same feeds under the English path some clients and documentation expect.
+    path("calendar/<str:token>.ics", calendar_views.personal_feed),
+    path("calendar/<str:token>/counter/<slug:location>.ics", calendar_views.counter_feed),
     path("buchungen/<str:code>/kalender.ics", calendar_views.booking_calendar, name="booking_calendar"),
     path("konto/kontakt/", contact_views.contact_email, name="contact_email"),
     # The counter (frontend/counter_views.py)

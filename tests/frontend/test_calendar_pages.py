@@ -369,3 +369,15 @@ def test_the_log_filter_drops_the_request_of_a_feed_from_the_record(rf):
     RedactCalendarTokens().filter(other)
     assert other.request is request
 
+
+
+def test_the_english_calendar_path_serves_the_same_feeds_and_logs_no_token(client, teacher_a, clerk, location,
+                                                                           booking, caplog):
+    token = calendar_token_rotate(user=teacher_a)
+    staff_token = calendar_token_rotate(user=clerk)
+
+    assert client.get(f"/calendar/{token}.ics").content == client.get(feed_url(token)).content
+    assert client.get(f"/calendar/{staff_token}/counter/{location.slug}.ics").status_code == 200
+    with caplog.at_level(logging.WARNING, logger="django.request"):
+        assert client.get(f"/calendar/x{token[1:]}.ics").status_code == 404
+    assert token[1:] not in caplog.text and "Not Found: /calendar/…" in caplog.text
