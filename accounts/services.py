@@ -134,7 +134,8 @@ def account_delete(*, user):
         user_pk = user.pk
         # What would still name the person: their own notes on bookings, and the admin history
         # of their account (qualification grants name them there).
-        Reservation.objects.filter(borrower=user).update(note="")
+        # updated_at moves so that the counter's calendar feed (which names the borrower) is sent again.
+        Reservation.objects.filter(borrower=user).update(note="", updated_at=timezone.now())
         LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(User), object_id=str(user_pk)).delete()
         user.delete()
     logger.info("account %s deleted by its owner", user_pk)
@@ -253,4 +254,5 @@ def _purge_batch(rows, result, *, dry_run):
     Handover.objects.filter(pk__in=handed_out_ids).update(handed_out_by=None)
     Handover.objects.filter(pk__in=returned_ids).update(returned_by=None)
     DamageReport.objects.filter(pk__in=report_ids).update(reported_by=None)
-    Reservation.objects.filter(pk__in=reservation_ids).update(borrower=None, note="")
+    # updated_at moves so that the counter's calendar feed (which names the borrower) is sent again.
+    Reservation.objects.filter(pk__in=reservation_ids).update(borrower=None, note="", updated_at=timezone.now())

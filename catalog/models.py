@@ -51,6 +51,10 @@ class Location(models.Model):
         help_text=_("Printed on the loan slip above the signatures. Leave empty for the standard terms."),
     )
 
+    # When it last changed: calendar feeds show counter hours, addresses and item names, and their
+    # ETag must change with them (lending.calendar).
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
     class Meta:
         ordering = ["name"]
         verbose_name = _("location")
@@ -153,6 +157,10 @@ class ItemType(models.Model):
     paused = models.BooleanField(_("paused"), default=False)
     paused_reason = models.CharField(_("reason for the pause"), max_length=300, blank=True)
     deliverable = models.BooleanField(_("can be delivered to schools"), default=False)
+
+    # When it last changed: calendar feeds show counter hours, addresses and item names, and their
+    # ETag must change with them (lending.calendar).
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         ordering = ["category__position", "name"]

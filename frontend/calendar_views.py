@@ -92,9 +92,9 @@ def _feed_or_not_modified(request, *, etag, last_modified, build):
         last_modified_timestamp = int(last_modified.timestamp())
         response["Last-Modified"] = http_date(last_modified_timestamp)
     # A 304 (or 412) copies Cache-Control, ETag and Last-Modified from `response`, as RFC 9110 asks.
-    conditional = get_conditional_response(
-        request, etag=etag, last_modified=last_modified_timestamp, response=response
-    )
+    # Only the ETag decides: Last-Modified is the newest booking's change in whole seconds, and a
+    # feed also changes when a booking leaves its window or moves away, or twice in one second.
+    conditional = get_conditional_response(request, etag=etag, response=response)
     if conditional is not response:
         return conditional
     # HEAD is built like GET so that Content-Length is right; the server drops the body.
@@ -110,7 +110,7 @@ def personal_feed(request, token):
         return _feed_not_found()
     now = timezone.now()
     return _feed_response(
-        request, user=user, version=lambda: feed_version_for_borrower(user=user, now=now),
+        request, user=user, version=lambda: feed_version_for_borrower(user=user, now=now, base_url=_site_url(request)),
         build=lambda: calendar_for_borrower(user=user, now=now, base_url=_site_url(request)),
     )
 
@@ -126,7 +126,7 @@ def counter_feed(request, token, location):
         return _feed_not_found()
     now = timezone.now()
     return _feed_response(
-        request, user=user, version=lambda: feed_version_for_location(location=counter, now=now),
+        request, user=user, version=lambda: feed_version_for_location(location=counter, now=now, base_url=_site_url(request)),
         build=lambda: calendar_for_location(location=counter, now=now, base_url=_site_url(request)),
     )
 

@@ -31,6 +31,7 @@ from django.utils.translation import gettext as _
 from icalendar import Calendar, Timezone, vDuration
 from icalendar.enums import STATUS
 
+from catalog.models import ItemType
 from lending.models import HOLDING_STATUSES, Reservation, ReservationLine, ReservationStatus
 
 PRODID = "-//Technikverleih//Technikverleih//DE"
@@ -163,29 +164,37 @@ def calendar_for_reservation(*, reservation, base_url=None):
     return _calendar(reservations, name=None, for_staff=False, base_url=base_url)
 
 
-def feed_version_for_borrower(*, user, now=None):
-    """(etag, last_modified) of `calendar_for_borrower` for the same user and time, from one
-    aggregate query. last_modified is None for an empty feed."""
-    return _feed_version(_borrower_reservations(user=user, now=now or timezone.now()), scope=f"borrower-{user.pk}")
+def feed_version_for_borrower(*, user, now=None, base_url=None):
+    """(etag, last_modified) of `calendar_for_borrower` for the same user, time and base URL, from
+    two aggregate queries. last_modified is None for an empty feed."""
+    return _feed_version(_borrower_reservations(user=user, now=now or timezone.now()), scope=f"borrower-{user.pk}",
+                         base_url=base_url)
 
 
-def feed_version_for_location(*, location, now=None):
+def feed_version_for_location(*, location, now=None, base_url=None):
     """(etag, last_modified) of `calendar_for_location`; see `feed_version_for_borrower`."""
     return _feed_version(
-        _location_reservations(location=location, now=now or timezone.now()), scope=f"location-{location.pk}"
+        _location_reservations(location=location, now=now or timezone.now()), scope=f"location-{location.pk}",
+        base_url=base_url,
     )
 
 
-def _feed_version(reservations, *, scope):
+def _feed_version(reservations, *, scope, base_url):
     # Rows only leave a feed's windows as time passes (the count drops) and only enter it by a
     # write (the newest updated_at moves), so count and newest change together with the feed.
-    # Not seen: renamed item types or counters, a changed counter address; they have no
-    # timestamp. The language is part of it because the feed's words are.
-    version = reservations.aggregate(newest=Max("updated_at"), count=Count("pk"))
+    # The counters' and items' own changes (hours, address, names) move their updated_at; any
+    # item's change renews every feed's ETag, which is rare and cheap. Not seen: a borrower's
+    # renamed account (the counter feed shows the name). The language is part of it because the
+    # feed's words are, the base URL because the links are.
+    version = reservations.aggregate(
+        newest=Max("updated_at"), count=Count("pk"), counters=Max("location__updated_at"),
+    )
+    items = ItemType.objects.aggregate(newest=Max("updated_at"))["newest"]
     newest = version["newest"]
     key = "|".join([
-        str(FEED_FORMAT_VERSION), scope, get_language() or "", settings.SITE_URL, str(version["count"]),
-        newest.astimezone(datetime.UTC).isoformat() if newest else "",
+        str(FEED_FORMAT_VERSION), scope, get_language() or "",
+        settings.SITE_URL if base_url is None else base_url, str(version["count"]),
+        *(moment.astimezone(datetime.UTC).isoformat() if moment else "" for moment in (newest, version["counters"], items)),
     ])
     return f'"{hashlib.sha256(key.encode()).hexdigest()[:32]}"', newest
 
@@ -295,9 +304,9 @@ def _events(reservation, *, lines, for_staff, link_pattern, host, _):
         )
     return [
         _event(uid=f"{reservation.code}-{PICKUP}@{host}", start=pickup_start, end=pickup_end,
-               summary=pickup_summary, alarm=not cancelled, **shared),
+               summary=pickup_summary, alarm=reservation.status == ReservationStatus.CONFIRMED, **shared),
         _event(uid=f"{reservation.code}-{RETURN}@{host}", start=return_start, end=return_end,
-               summary=return_summary, alarm=not cancelled, **shared),
+               summary=return_summary, alarm=reservation.status in HOLDING_STATUSES, **shared),
     ]
 
 

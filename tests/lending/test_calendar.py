@@ -557,10 +557,11 @@ def test_one_booking_takes_two_queries(django_assert_num_queries, booking):
 # Feed versions -----------------------------------------------------------------------------------
 
 
-def test_a_feed_version_is_one_query_and_a_quoted_strong_etag(django_assert_num_queries, teacher_a, location, booking):
-    with django_assert_num_queries(1):
+def test_a_feed_version_is_two_queries_and_a_quoted_strong_etag(django_assert_num_queries, teacher_a, location,
+                                                                  booking):
+    with django_assert_num_queries(2):
         etag, last_modified = feed_version_for_borrower(user=teacher_a)
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(2):
         location_etag, _ = feed_version_for_location(location=location)
 
     assert re.fullmatch(r'"[0-9a-f]{32}"', etag)
@@ -623,3 +624,23 @@ def test_a_feed_version_depends_on_the_language(teacher_a, booking):
 
     assert german != english
 
+
+
+@pytest.mark.parametrize("change", ["counter hours", "counter address", "item name"])
+def test_a_feed_version_changes_with_the_counter_and_the_items(time_machine, teacher_a, location, item_type, booking,
+                                                               change):
+    before = (feed_version_for_borrower(user=teacher_a)[0], feed_version_for_location(location=location)[0])
+    time_machine.shift(datetime.timedelta(minutes=5))
+    if change == "counter hours":
+        location.closes_at = datetime.time(14, 0)
+        location.save()
+    elif change == "counter address":
+        location.address = "Neue Straße 2"
+        location.save()
+    else:
+        item_type.name = "VR-Koffer (neu)"
+        item_type.save()
+
+    after = (feed_version_for_borrower(user=teacher_a)[0], feed_version_for_location(location=location)[0])
+
+    assert after[0] != before[0] and after[1] != before[1]
