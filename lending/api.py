@@ -1,24 +1,115 @@
-"""The lending API under /api/v1/: one view per action, thin like the pages.
+"""The API under /api/v1/: one view per action, thin like the pages, the same services and rules.
 
-Refusals answer with the BookingError's HTTP status and `{"code": ..., "message": ...}`, the
-message translated into the request's language.
+Every refusal has one shape: `{"code": ..., "detail": ..., "fields": {...}}` with 400, 403, 404
+or 409 — a BookingError's code, message and status, or for invalid input `code: "invalid"` with
+the fields' messages (`api_exception_handler`). Messages are in the request's language.
 """
 
-from rest_framework import status
+
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, status
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from rest_framework.views import exception_handler as drf_exception_handler
 
 from accounts.models import School
+from catalog.models import ItemType
+from catalog.selectors import counter_days, item_types_visible
+from lending.availability import availability
 from lending.exceptions import BookingError
-from lending.serializers import ReservationCreateInputSerializer, ReservationOutputSerializer
+from lending.selectors import item_types_free_between
+from lending.serializers import (
+    AvailabilityDaySerializer,
+    AvailabilityQuerySerializer,
+    ErrorSerializer,
+    ItemTypeQuerySerializer,
+    ItemTypeSerializer,
+    ReservationCreateInputSerializer,
+    ReservationOutputSerializer,
+)
 from lending.services import reservation_create
 
-
 def booking_error_response(error):
-    return Response({"code": error.code, "message": str(error.message)}, status=error.http_status)
+    return Response({"code": error.code, "detail": str(error.message), "fields": {}}, status=error.http_status)
+
+
+def api_exception_handler(exc, context):
+    """DRF's errors in the API's one shape (settings.REST_FRAMEWORK["EXCEPTION_HANDLER"])."""
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        fields = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        response.data = {"code": "invalid", "detail": _("The request is invalid; see fields."), "fields": fields}
+    else:
+        # DRF has turned Django's Http404 and PermissionDenied into its own by now.
+        detail = response.data.get("detail", "") if isinstance(response.data, dict) else ""
+        response.data = {"code": getattr(detail, "code", None) or "error", "detail": str(detail), "fields": {}}
+    if response.status_code == status.HTTP_401_UNAUTHORIZED:
+        response.status_code = status.HTTP_403_FORBIDDEN  # session auth: no WWW-Authenticate to offer
+    return response
+
+
+class ItemTypeListApi(APIView):
+    permission_classes = [AllowAny]  # the catalogue is public, as on the pages
+
+    @extend_schema(parameters=[ItemTypeQuerySerializer], responses={200: ItemTypeSerializer(many=True),
+                                                                    400: ErrorSerializer})
+    def get(self, request):
+        query = ItemTypeQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        item_types = item_types_visible(search=data.get("search", ""), category=data.get("category"))
+        if data.get("location"):
+            item_types = item_types.filter(location__slug=data["location"])
+        item_types = list(item_types)
+        if data.get("free_from"):
+            item_types = item_types_free_between(
+                item_types, first_day=data["free_from"], last_day=data["free_to"], today=timezone.localdate()
+            )
+        return Response(ItemTypeSerializer(item_types, many=True).data)
+
+
+class ItemTypeDetailApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses={200: ItemTypeSerializer, 404: ErrorSerializer})
+    def get(self, request, slug):
+        item_type = get_object_or_404(item_types_visible(), slug=slug)
+        return Response(ItemTypeSerializer(item_type).data)
+
+
+class AvailabilityApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(parameters=[AvailabilityQuerySerializer],
+                   responses={200: AvailabilityDaySerializer(many=True), 400: ErrorSerializer, 404: ErrorSerializer})
+    def get(self, request):
+        query = AvailabilityQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        item_type = get_object_or_404(ItemType.objects.select_related("location"), slug=data["item_type"])
+        first_day, last_day = data["from"], data["to"]
+        free = availability(item_type_ids=[item_type.pk], first_day=first_day, last_day=last_day,
+                            today=timezone.localdate())[item_type.pk]
+        days = {day.day: day for day in counter_days(location=item_type.location, first_day=first_day,
+                                                     last_day=last_day)}
+        rows = [
+            {"day": day, "loanable": counts.loanable, "held": counts.held, "free": counts.free,
+             "counter_day": days[day].is_open, "closure": days[day].closure_reason or ""}
+            for day, counts in free.days()
+        ]
+        return Response(AvailabilityDaySerializer(rows, many=True).data)
 
 
 class ReservationCreateApi(APIView):
+    @extend_schema(request=ReservationCreateInputSerializer,
+                   responses={201: ReservationOutputSerializer, 400: ErrorSerializer, 403: ErrorSerializer,
+                              409: ErrorSerializer})
     def post(self, request):
         serializer = ReservationCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -34,3 +125,5 @@ class ReservationCreateApi(APIView):
         except BookingError as error:
             return booking_error_response(error)
         return Response(ReservationOutputSerializer(reservation).data, status=status.HTTP_201_CREATED)
+
+

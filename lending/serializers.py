@@ -1,6 +1,11 @@
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
+from catalog.models import Category, ItemType
 from lending.models import Reservation, ReservationLine
+
+# The longest window one availability or free-between request may span.
+AVAILABILITY_MAX_DAYS = 366
 
 
 class ReservationLineInputSerializer(serializers.Serializer):
@@ -32,3 +37,71 @@ class ReservationOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = Reservation
         fields = ["code", "status", "school", "location", "pickup_day", "pickup_slot", "return_day", "lines"]
+
+
+class ErrorSerializer(serializers.Serializer):
+    """Every refusal of the API."""
+
+    code = serializers.CharField(help_text="Stable reason code, e.g. not_enough_units or invalid.")
+    detail = serializers.CharField(help_text="What happened, in the request's language.")
+    fields = serializers.DictField(help_text="For invalid input: the messages per field.")
+
+
+class ItemTypeQuerySerializer(serializers.Serializer):
+    search = serializers.CharField(required=False, max_length=100)
+    category = serializers.SlugRelatedField(slug_field="slug", queryset=Category.objects.all(), required=False)
+    location = serializers.SlugField(required=False, max_length=50)
+    free_from = serializers.DateField(required=False)
+    free_to = serializers.DateField(required=False)
+
+    def validate(self, data):
+        if bool(data.get("free_from")) != bool(data.get("free_to")):
+            raise serializers.ValidationError(_("Give both free_from and free_to."))
+        if data.get("free_from"):
+            if data["free_to"] < data["free_from"]:
+                raise serializers.ValidationError(_("free_to must not be before free_from."))
+            if (data["free_to"] - data["free_from"]).days > AVAILABILITY_MAX_DAYS:
+                raise serializers.ValidationError(
+                    _("Search at most %(days)d days at a time.") % {"days": AVAILABILITY_MAX_DAYS})
+        return data
+
+
+class AvailabilityQuerySerializer(serializers.Serializer):
+    item_type = serializers.SlugField(max_length=50)
+    # "from" is a Python keyword: declared below.
+
+    def validate(self, data):
+        first_day, last_day = data["from"], data["to"]
+        if last_day < first_day:
+            raise serializers.ValidationError(_("to must not be before from."))
+        if (last_day - first_day).days >= AVAILABILITY_MAX_DAYS:
+            raise serializers.ValidationError(
+                _("Search at most %(days)d days at a time.") % {"days": AVAILABILITY_MAX_DAYS})
+        return data
+
+
+AvailabilityQuerySerializer._declared_fields["from"] = serializers.DateField()
+AvailabilityQuerySerializer._declared_fields["to"] = serializers.DateField()
+
+
+class ItemTypeSerializer(serializers.ModelSerializer):
+    category = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    location = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    required_qualification = serializers.StringRelatedField()
+    loanable_units = serializers.IntegerField(read_only=True)
+    free_in_window = serializers.IntegerField(read_only=True, required=False)
+
+    class Meta:
+        model = ItemType
+        fields = ["slug", "name", "description", "contents", "category", "location", "loanable_units",
+                  "max_loan_days", "min_lead_days", "max_advance_days", "turnaround_days", "required_qualification",
+                  "paused", "paused_reason", "deliverable", "free_in_window"]
+
+
+class AvailabilityDaySerializer(serializers.Serializer):
+    day = serializers.DateField()
+    loanable = serializers.IntegerField()
+    held = serializers.IntegerField()
+    free = serializers.IntegerField()
+    counter_day = serializers.BooleanField(help_text="Whether the counter is open that day.")
+    closure = serializers.CharField(help_text="Why the counter is closed (holiday, closure day), or empty.")

@@ -41,7 +41,7 @@ def test_a_refusal_answers_with_its_code_message_and_status(api_client, school_a
     response = api_client.post(URL, payload(school_a, item_type, 4), content_type="application/json")
     assert response.status_code == 409
     assert response.json()["code"] == "not_enough_units"
-    assert response.json()["message"]
+    assert response.json()["detail"]
     assert not Reservation.objects.exists()
 
 
@@ -50,8 +50,8 @@ def test_the_message_follows_the_requested_language(api_client, school_a, item_t
                              HTTP_ACCEPT_LANGUAGE="de")
     english = api_client.post(URL, payload(school_a, item_type, 4), content_type="application/json",
                               HTTP_ACCEPT_LANGUAGE="en")
-    assert german.json()["message"].startswith("Nicht genug")
-    assert english.json()["message"].startswith("Not enough")
+    assert german.json()["detail"].startswith("Nicht genug")
+    assert english.json()["detail"].startswith("Not enough")
 
 
 def test_another_teachers_school_is_unknown_school(api_client, school_b, item_type):
