@@ -29,6 +29,7 @@ from lending.exceptions import BookingError
 from lending.models import ReservationStatus
 from lending.selectors import (
     bookable_days,
+    item_types_free_between,
     reservation_get_for_user,
     reservations_of_borrower,
     slots_full,
@@ -56,18 +57,10 @@ def catalogue(request):
         if data["free_from"]:
             free_window = (data["free_from"], data["free_to"])
     item_types = list(item_types)
-    if free_window and item_types:
-        first_day, last_day = free_window
-        longest_turnaround = max(item_type.turnaround_days for item_type in item_types)
-        free = availability(
-            item_type_ids=[item_type.pk for item_type in item_types], first_day=first_day,
-            last_day=last_day + datetime.timedelta(days=longest_turnaround), today=timezone.localdate(),
+    if free_window:
+        item_types = item_types_free_between(
+            item_types, first_day=free_window[0], last_day=free_window[1], today=timezone.localdate()
         )
-        for item_type in item_types:
-            item_type.free_in_window = free[item_type.pk].min_free(
-                first_day, last_day + datetime.timedelta(days=item_type.turnaround_days)
-            )
-        item_types = [item_type for item_type in item_types if item_type.free_in_window > 0]
     categories = {}
     for item_type in item_types:
         categories.setdefault(item_type.category, []).append(item_type)

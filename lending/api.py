@@ -33,6 +33,7 @@ from lending.serializers import (
 )
 from lending.services import reservation_create
 
+
 def booking_error_response(error):
     return Response({"code": error.code, "detail": str(error.message), "fields": {}}, status=error.http_status)
 
