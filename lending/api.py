@@ -6,11 +6,13 @@ the fields' messages (`api_exception_handler`). Messages are in the request's la
 """
 
 
+from django.db.models import Q
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, status
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -21,7 +23,7 @@ from catalog.models import ItemType
 from catalog.selectors import counter_days, item_types_visible
 from lending.availability import availability
 from lending.exceptions import BookingError
-from lending.selectors import item_types_free_between
+from lending.selectors import item_types_free_between, reservation_get_for_user, reservations_visible_to
 from lending.serializers import (
     AvailabilityDaySerializer,
     AvailabilityQuerySerializer,
@@ -30,8 +32,9 @@ from lending.serializers import (
     ItemTypeSerializer,
     ReservationCreateInputSerializer,
     ReservationOutputSerializer,
+    ReservationQuerySerializer,
 )
-from lending.services import reservation_create
+from lending.services import reservation_cancel, reservation_create
 
 
 def booking_error_response(error):
@@ -107,7 +110,30 @@ class AvailabilityApi(APIView):
         return Response(AvailabilityDaySerializer(rows, many=True).data)
 
 
+class ReservationPagination(PageNumberPagination):
+    page_size = 50
+    max_page_size = 200
+    page_size_query_param = "page_size"
+
+
 class ReservationCreateApi(APIView):
+    """GET: the caller's bookings (staff: those of their counters); POST: book."""
+
+    @extend_schema(parameters=[ReservationQuerySerializer],
+                   responses={200: ReservationOutputSerializer(many=True), 400: ErrorSerializer})
+    def get(self, request):
+        query = ReservationQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        reservations = reservations_visible_to(user=request.user)
+        if data.get("day"):
+            reservations = reservations.filter(Q(pickup_day=data["day"]) | Q(return_day=data["day"]))
+        if data.get("status"):
+            reservations = reservations.filter(status=data["status"])
+        paginator = ReservationPagination()
+        page = paginator.paginate_queryset(reservations.order_by("pickup_day", "pickup_slot", "pk"), request, view=self)
+        return paginator.get_paginated_response(ReservationOutputSerializer(page, many=True).data)
+
     @extend_schema(request=ReservationCreateInputSerializer,
                    responses={201: ReservationOutputSerializer, 400: ErrorSerializer, 403: ErrorSerializer,
                               409: ErrorSerializer})
@@ -126,5 +152,17 @@ class ReservationCreateApi(APIView):
         except BookingError as error:
             return booking_error_response(error)
         return Response(ReservationOutputSerializer(reservation).data, status=status.HTTP_201_CREATED)
+
+
+class ReservationCancelApi(APIView):
+    @extend_schema(request=None, responses={200: ReservationOutputSerializer, 404: ErrorSerializer,
+                                            409: ErrorSerializer})
+    def post(self, request, code):
+        reservation = reservation_get_for_user(user=request.user, code=code)
+        try:
+            reservation = reservation_cancel(reservation=reservation, actor=request.user)
+        except BookingError as error:
+            return booking_error_response(error)
+        return Response(ReservationOutputSerializer(reservation).data)
 
 

@@ -59,6 +59,14 @@ def reservation_get_for_user(*, user, code):
     return reservation
 
 
+def reservations_visible_to(*, user):
+    """The bookings `user` may see: their own, and for staff every booking of their counters."""
+    reservations = _with_lines(Reservation.objects.all())
+    if user.is_counter_staff:
+        return reservations.filter(Q(borrower=user) | Q(location__in=staff_locations(user)))
+    return reservations.filter(borrower=user)
+
+
 def reservations_of_borrower(*, borrower, today):
     """A borrower's reservations split as "My bookings" shows them: upcoming, on loan, past."""
     reservations = list(_with_lines(Reservation.objects.filter(borrower=borrower)).order_by("pickup_day", "id"))

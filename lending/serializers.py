@@ -2,7 +2,7 @@ from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from catalog.models import Category, ItemType
-from lending.models import Reservation, ReservationLine
+from lending.models import Reservation, ReservationLine, ReservationStatus
 
 # The longest window one availability or free-between request may span.
 AVAILABILITY_MAX_DAYS = 366
@@ -105,3 +105,8 @@ class AvailabilityDaySerializer(serializers.Serializer):
     free = serializers.IntegerField()
     counter_day = serializers.BooleanField(help_text="Whether the counter is open that day.")
     closure = serializers.CharField(help_text="Why the counter is closed (holiday, closure day), or empty.")
+
+
+class ReservationQuerySerializer(serializers.Serializer):
+    day = serializers.DateField(required=False, help_text="Bookings picked up or due back on this day.")
+    status = serializers.ChoiceField(choices=ReservationStatus.choices, required=False)

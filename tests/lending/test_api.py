@@ -82,3 +82,42 @@ def test_anonymous_requests_are_refused(client, school_a, item_type):
     response = client.post(URL, payload(school_a, item_type), content_type="application/json")
     assert response.status_code == 403
     assert not Reservation.objects.exists()
+
+
+# Listing and cancelling -------------------------------------------------------------------------------
+
+
+def test_teachers_list_their_own_bookings_and_staff_those_of_their_counters(client, teacher_a, teacher_b, clerk,
+                                                                           school_a, school_b, item_type):
+    own = factories.book(borrower=teacher_a, lines={item_type.pk: 1})
+    other = factories.book(borrower=teacher_b, lines={item_type.pk: 1})
+    url = reverse("lending_api:reservation_create")
+
+    client.force_login(teacher_a)
+    assert [row["code"] for row in client.get(url).json()["results"]] == [own.code]
+    client.force_login(clerk)
+    assert sorted(row["code"] for row in client.get(url).json()["results"]) == sorted([own.code, other.code])
+    assert client.get(url, {"status": "cancelled"}).json()["results"] == []
+    on_the_day = client.get(url, {"day": own.pickup_day.isoformat()}).json()["results"]
+    assert sorted(row["code"] for row in on_the_day) == sorted([own.code, other.code])
+    the_day_before = (own.pickup_day - datetime.timedelta(days=1)).isoformat()
+    assert client.get(url, {"day": the_day_before}).json()["results"] == []
+    assert client.get(url, {"status": "vielleicht"}).status_code == 400
+    client.logout()
+    assert client.get(url).status_code == 403
+
+
+def test_a_teacher_cancels_through_the_api_and_cannot_cancel_anothers(client, teacher_a, teacher_b, item_type):
+    own = factories.book(borrower=teacher_a, lines={item_type.pk: 1})
+    other = factories.book(borrower=teacher_b, lines={item_type.pk: 1})
+    client.force_login(teacher_a)
+
+    response = client.post(reverse("lending_api:reservation_cancel", args=[own.code]))
+    again = client.post(reverse("lending_api:reservation_cancel", args=[own.code]))
+    foreign = client.post(reverse("lending_api:reservation_cancel", args=[other.code]))
+
+    assert response.status_code == 200 and response.json()["status"] == "cancelled"
+    assert again.status_code == 409 and again.json()["code"] == "not_cancellable"
+    assert foreign.status_code == 404 and foreign.json()["code"] == "not_found"
+    other.refresh_from_db()
+    assert other.status == "confirmed"
