@@ -30,11 +30,12 @@ from lending.serializers import (
     ErrorSerializer,
     ItemTypeQuerySerializer,
     ItemTypeSerializer,
+    ReservationChangeInputSerializer,
     ReservationCreateInputSerializer,
     ReservationOutputSerializer,
     ReservationQuerySerializer,
 )
-from lending.services import reservation_cancel, reservation_create
+from lending.services import reservation_cancel, reservation_change, reservation_create
 
 
 def booking_error_response(error):
@@ -152,6 +153,35 @@ class ReservationCreateApi(APIView):
         except BookingError as error:
             return booking_error_response(error)
         return Response(ReservationOutputSerializer(reservation).data, status=status.HTTP_201_CREATED)
+
+
+class ReservationDetailApi(APIView):
+    """One booking of the caller (staff: of their counters); PATCH changes days, slot or lines
+    through reservation_change. Nothing else can be set: borrower, status and school are not
+    fields of the request."""
+
+    @extend_schema(responses={200: ReservationOutputSerializer, 404: ErrorSerializer})
+    def get(self, request, code):
+        return Response(ReservationOutputSerializer(reservation_get_for_user(user=request.user, code=code)).data)
+
+    @extend_schema(request=ReservationChangeInputSerializer,
+                   responses={200: ReservationOutputSerializer, 400: ErrorSerializer, 404: ErrorSerializer,
+                              409: ErrorSerializer})
+    def patch(self, request, code):
+        reservation = reservation_get_for_user(user=request.user, code=code)
+        serializer = ReservationChangeInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        lines = data.get("lines")
+        try:
+            reservation = reservation_change(
+                reservation=reservation, actor=request.user, pickup_day=data.get("pickup_day"),
+                pickup_slot=data.get("pickup_slot"), return_day=data.get("return_day"),
+                lines=None if lines is None else [(line["item_type"], line["quantity"]) for line in lines],
+            )
+        except BookingError as error:
+            return booking_error_response(error)
+        return Response(ReservationOutputSerializer(reservation_get_for_user(user=request.user, code=code)).data)
 
 
 class ReservationCancelApi(APIView):

@@ -22,6 +22,15 @@ class ReservationCreateInputSerializer(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
 
 
+class ReservationChangeInputSerializer(serializers.Serializer):
+    """What a change may touch; anything else in the body is ignored."""
+
+    pickup_day = serializers.DateField(required=False)
+    pickup_slot = serializers.TimeField(format="%H:%M", required=False)
+    return_day = serializers.DateField(required=False)
+    lines = ReservationLineInputSerializer(many=True, allow_empty=False, max_length=50, required=False)
+
+
 class ReservationLineOutputSerializer(serializers.ModelSerializer):
     item_type = serializers.SlugRelatedField(slug_field="slug", read_only=True)
 

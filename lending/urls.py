@@ -6,6 +6,7 @@ app_name = "lending_api"
 
 urlpatterns = [
     path("reservations/", api.ReservationCreateApi.as_view(), name="reservation_create"),
+    path("reservations/<str:code>/", api.ReservationDetailApi.as_view(), name="reservation_detail"),
     path("reservations/<str:code>/cancel/", api.ReservationCancelApi.as_view(), name="reservation_cancel"),
     path("item-types/", api.ItemTypeListApi.as_view(), name="item_type_list"),
     path("item-types/<slug:slug>/", api.ItemTypeDetailApi.as_view(), name="item_type_detail"),

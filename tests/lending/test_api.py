@@ -121,3 +121,28 @@ def test_a_teacher_cancels_through_the_api_and_cannot_cancel_anothers(client, te
     assert foreign.status_code == 404 and foreign.json()["code"] == "not_found"
     other.refresh_from_db()
     assert other.status == "confirmed"
+
+
+def test_a_teacher_reads_and_changes_a_booking_but_not_its_status_or_borrower(client, teacher_a, teacher_b,
+                                                                              item_type):
+    own = factories.book(borrower=teacher_a, lines={item_type.pk: 1})
+    other = factories.book(borrower=teacher_b, lines={item_type.pk: 1})
+    client.force_login(teacher_a)
+    url = reverse("lending_api:reservation_detail", args=[own.code])
+
+    assert client.get(url).json()["code"] == own.code
+    assert client.get(reverse("lending_api:reservation_detail", args=[other.code])).status_code == 404
+    later = own.return_day + datetime.timedelta(days=7)
+    response = client.patch(url, {"return_day": later.isoformat(), "status": "returned", "borrower": teacher_b.pk,
+                                  "lines": [{"item_type": item_type.pk, "quantity": 2}]},
+                            content_type="application/json")
+
+    assert response.status_code == 200, response.json()
+    own.refresh_from_db()
+    assert (own.return_day, own.status, own.borrower) == (later, "confirmed", teacher_a)
+    assert response.json()["lines"] == [{"item_type": "vr-koffer", "quantity": 2}]
+    too_many = client.patch(url, {"lines": [{"item_type": item_type.pk, "quantity": 3}]},
+                            content_type="application/json")
+    assert too_many.status_code == 409 and too_many.json()["code"] == "not_enough_units"
+    bad = client.patch(url, {"return_day": "bald"}, content_type="application/json")
+    assert bad.status_code == 400 and "return_day" in bad.json()["fields"]
