@@ -7,9 +7,7 @@ the clerk was on, with the HTTP status of its code, and nothing is written.
 """
 
 import datetime
-from urllib.parse import urlsplit
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -29,6 +27,7 @@ from catalog.selectors import counter_days
 from frontend.counter_forms import CounterLabelForm, DayForm, ExtendForm, TakeBackForm, TeacherSearchForm, WalkInForm
 from lending.exceptions import BookingError
 from lending.models import Handover, ReservationStatus
+from lending.scanning import scan_hosts
 from lending.selectors import (
     counter_agenda,
     counter_location_get,
@@ -77,14 +76,6 @@ def _reservation(request, location, code):
     if reservation.location_id != location.pk:
         raise Http404
     return reservation
-
-
-def _own_hosts(request):
-    """The hosts our own QR codes carry: SITE_URL's and the one this page was opened on."""
-    hosts = {request.get_host()}
-    if settings.SITE_URL:
-        hosts.add(urlsplit(settings.SITE_URL).netloc)
-    return hosts
 
 
 @login_required
@@ -161,7 +152,7 @@ def scan(request, location):
     if request.POST.get("booking"):
         current = _reservation(request, location, request.POST["booking"])
     try:
-        outcome = counter_scan(actor=request.user, location=location, raw=raw, hosts=_own_hosts(request),
+        outcome = counter_scan(actor=request.user, location=location, raw=raw, hosts=scan_hosts(request),
                                at_desk=current)
     except BookingError as error:
         return _scan_refused(request, location, error, raw=raw, reservation=current)
@@ -403,7 +394,7 @@ def labels(request, location):
     """Label sheets from the counter: all units of an item, or the asset tags listed."""
     location = _location(request, location)
     form = CounterLabelForm(_posted(request), item_types=ItemType.objects.filter(location=location),
-                            hosts=_own_hosts(request))
+                            hosts=scan_hosts(request))
     context = {"location": location, "form": form}
     if request.method == "POST":
         if not form.is_valid():

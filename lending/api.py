@@ -23,10 +23,18 @@ from catalog.models import ItemType
 from catalog.selectors import counter_days, item_types_visible
 from lending.availability import availability
 from lending.exceptions import BookingError
-from lending.selectors import item_types_free_between, reservation_get_for_user, reservations_visible_to
+from lending.scanning import scan_hosts
+from lending.selectors import (
+    counter_location_get,
+    item_types_free_between,
+    reservation_get_for_user,
+    reservations_visible_to,
+)
 from lending.serializers import (
     AvailabilityDaySerializer,
     AvailabilityQuerySerializer,
+    CounterScanInputSerializer,
+    CounterScanOutputSerializer,
     ErrorSerializer,
     ItemTypeQuerySerializer,
     ItemTypeSerializer,
@@ -35,7 +43,7 @@ from lending.serializers import (
     ReservationOutputSerializer,
     ReservationQuerySerializer,
 )
-from lending.services import reservation_cancel, reservation_change, reservation_create
+from lending.services import counter_scan, reservation_cancel, reservation_change, reservation_create
 
 
 def booking_error_response(error):
@@ -196,3 +204,28 @@ class ReservationCancelApi(APIView):
         return Response(ReservationOutputSerializer(reservation).data)
 
 
+
+
+class CounterScanApi(APIView):
+    """What a scan at a counter finds and what comes next, as on the counter page (counter_scan):
+    a handheld scanner script posts the text it read. Staff of that counter only (403)."""
+
+    @extend_schema(request=CounterScanInputSerializer,
+                   responses={200: CounterScanOutputSerializer, 400: ErrorSerializer, 403: ErrorSerializer,
+                              404: ErrorSerializer, 409: ErrorSerializer})
+    def post(self, request):
+        serializer = CounterScanInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        location = counter_location_get(user=request.user, slug=data["location"])
+        at_desk = reservation_get_for_user(user=request.user, code=data["booking"]) if data.get("booking") else None
+        try:
+            outcome = counter_scan(actor=request.user, location=location, raw=data["code"], hosts=scan_hosts(request),
+                                   at_desk=at_desk)
+        except BookingError as error:
+            return booking_error_response(error)
+        return Response(CounterScanOutputSerializer({
+            "step": outcome.step,
+            "reservation": outcome.reservation.code if outcome.reservation else None,
+            "unit": outcome.unit.asset_tag if outcome.unit else None,
+        }).data)

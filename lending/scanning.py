@@ -70,3 +70,13 @@ def _parse_link(text, *, hosts):
     if not _BARE.match(value):
         raise BookingError("scan_malformed")
     return UNIT, value
+
+
+def scan_hosts(request):
+    """The hosts our own QR codes carry: SITE_URL's and the one this request came in on."""
+    from django.conf import settings
+
+    hosts = {request.get_host()}
+    if settings.SITE_URL:
+        hosts.add(urlsplit(settings.SITE_URL).netloc)
+    return hosts

@@ -119,3 +119,17 @@ class AvailabilityDaySerializer(serializers.Serializer):
 class ReservationQuerySerializer(serializers.Serializer):
     day = serializers.DateField(required=False, help_text="Bookings picked up or due back on this day.")
     status = serializers.ChoiceField(choices=ReservationStatus.choices, required=False)
+
+
+class CounterScanInputSerializer(serializers.Serializer):
+    location = serializers.SlugField(max_length=50, help_text="The counter's slug.")
+    code = serializers.CharField(max_length=2000, trim_whitespace=False, allow_blank=True,
+                                 help_text="What the scanner read: a booking's or a label's link, or a bare code.")
+    booking = serializers.CharField(required=False, max_length=40,
+                                    help_text="The booking at the desk, if any (a unit scanned then joins it).")
+
+
+class CounterScanOutputSerializer(serializers.Serializer):
+    step = serializers.ChoiceField(choices=["hand_over", "assign", "take_back", "show_unit"])
+    reservation = serializers.CharField(allow_null=True)
+    unit = serializers.CharField(allow_null=True)

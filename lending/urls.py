@@ -11,4 +11,5 @@ urlpatterns = [
     path("item-types/", api.ItemTypeListApi.as_view(), name="item_type_list"),
     path("item-types/<slug:slug>/", api.ItemTypeDetailApi.as_view(), name="item_type_detail"),
     path("availability/", api.AvailabilityApi.as_view(), name="availability"),
+    path("counter/scan/", api.CounterScanApi.as_view(), name="counter_scan"),
 ]

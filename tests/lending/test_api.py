@@ -146,3 +146,38 @@ def test_a_teacher_reads_and_changes_a_booking_but_not_its_status_or_borrower(cl
     assert too_many.status_code == 409 and too_many.json()["code"] == "not_enough_units"
     bad = client.patch(url, {"return_day": "bald"}, content_type="application/json")
     assert bad.status_code == 400 and "return_day" in bad.json()["fields"]
+
+
+def test_a_counter_script_resolves_scans_like_the_counter_page(client, clerk, teacher_a, item_type, location):
+    from lending.models import ReservationEvent
+
+    booking = factories.book(borrower=teacher_a, lines={item_type.pk: 1})
+    unit = item_type.units.first()
+    url = reverse("lending_api:counter_scan")
+    client.force_login(clerk)
+
+    found = client.post(url, {"location": location.slug, "code": f"http://testserver/r/{booking.code}"},
+                        content_type="application/json")
+    label = client.post(url, {"location": location.slug, "code": unit.asset_tag}, content_type="application/json")
+    at_desk = client.post(url, {"location": location.slug, "code": unit.asset_tag, "booking": booking.code},
+                          content_type="application/json")
+    unknown = client.post(url, {"location": location.slug, "code": "GIBT-ES-NICHT"}, content_type="application/json")
+    empty = client.post(url, {"location": location.slug, "code": "  "}, content_type="application/json")
+
+    assert found.json() == {"step": "hand_over", "reservation": booking.code, "unit": None}
+    assert ReservationEvent.objects.filter(reservation=booking, action="scanned", actor=clerk).count() == 1
+    assert label.json() == {"step": "show_unit", "reservation": None, "unit": unit.asset_tag}
+    assert at_desk.json() == {"step": "assign", "reservation": booking.code, "unit": unit.asset_tag}
+    assert (unknown.status_code, unknown.json()["code"]) == (404, "scan_unknown")
+    assert (empty.status_code, empty.json()["code"]) == (400, "scan_empty")
+
+
+def test_only_staff_of_the_counter_scan_there(client, teacher_a, location):
+    url = reverse("lending_api:counter_scan")
+    client.force_login(teacher_a)
+    response = client.post(url, {"location": location.slug, "code": "X"}, content_type="application/json")
+    assert response.status_code == 403 and response.json()["code"] == "permission_denied"
+    elsewhere = factories.make_user(role="staff")
+    elsewhere.locations.add(factories.make_location())
+    client.force_login(elsewhere)
+    assert client.post(url, {"location": location.slug, "code": "X"}, content_type="application/json").status_code == 403
