@@ -6,6 +6,7 @@ the fields' messages (`api_exception_handler`). Messages are in the request's la
 """
 
 
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -19,10 +20,11 @@ from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from accounts.models import School
-from catalog.models import ItemType
+from catalog.models import ItemType, Unit
 from catalog.selectors import counter_days, item_types_visible
 from lending.availability import availability
 from lending.exceptions import BookingError
+from lending.models import IdempotencyKey
 from lending.scanning import scan_hosts
 from lending.selectors import (
     counter_location_get,
@@ -33,6 +35,9 @@ from lending.selectors import (
 from lending.serializers import (
     AvailabilityDaySerializer,
     AvailabilityQuerySerializer,
+    CounterHandoverInputSerializer,
+    CounterReturnInputSerializer,
+    CounterReturnOutputSerializer,
     CounterScanInputSerializer,
     CounterScanOutputSerializer,
     ErrorSerializer,
@@ -43,7 +48,15 @@ from lending.serializers import (
     ReservationOutputSerializer,
     ReservationQuerySerializer,
 )
-from lending.services import counter_scan, reservation_cancel, reservation_change, reservation_create
+from lending.services import (
+    counter_scan,
+    handover_assign_unit,
+    handover_complete,
+    reservation_cancel,
+    reservation_change,
+    reservation_create,
+    takeback_unit,
+)
 
 
 def booking_error_response(error):
@@ -229,3 +242,86 @@ class CounterScanApi(APIView):
             "reservation": outcome.reservation.code if outcome.reservation else None,
             "unit": outcome.unit.asset_tag if outcome.unit else None,
         }).data)
+
+
+def _idempotent(request, *, endpoint, action):
+    """Answer `action()` once per Idempotency-Key header (or `idempotency_key` field) and user: a
+    retried request gets the stored answer and changes nothing again. The key row is written in
+    the same transaction as the action, so a crash leaves neither; a second request with the same
+    key waits for the first (the unique index) and then reads its answer."""
+    key = request.headers.get("Idempotency-Key") or request.data.get("idempotency_key")
+    if not key or len(str(key)) > 100:
+        return Response({"code": "invalid", "detail": _("Send an Idempotency-Key of at most 100 characters."),
+                         "fields": {"idempotency_key": [_("This field is required.")]}}, status=400)
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                record = IdempotencyKey.objects.create(user=request.user, key=str(key), endpoint=endpoint)
+        except IntegrityError:
+            stored = IdempotencyKey.objects.get(user=request.user, key=str(key))
+            if stored.endpoint != endpoint or stored.status_code is None:
+                return Response({"code": "idempotency_key_reused", "fields": {},
+                                 "detail": _("This Idempotency-Key was used for another request.")}, status=409)
+            return Response(stored.response, status=stored.status_code)
+        response = action()
+        record.status_code, record.response = response.status_code, response.data
+        record.save(update_fields=["status_code", "response"])
+    return response
+
+
+class CounterHandoverApi(APIView):
+    """Assign a scanned unit to a booking at a counter (handover_assign_unit), and with
+    `"complete": true` confirm the hand-over (handover_complete). Idempotent per key."""
+
+    @extend_schema(request=CounterHandoverInputSerializer,
+                   responses={200: ReservationOutputSerializer, 400: ErrorSerializer, 403: ErrorSerializer,
+                              404: ErrorSerializer, 409: ErrorSerializer})
+    def post(self, request):
+        serializer = CounterHandoverInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        location = counter_location_get(user=request.user, slug=data["location"])
+        reservation = reservation_get_for_user(user=request.user, code=data["booking"])
+        if reservation.location_id != location.pk:
+            return booking_error_response(BookingError("scan_other_location"))
+        unit = get_object_or_404(Unit, asset_tag=data["unit"], item_type__location=location) if data.get("unit") else None
+
+        def action():
+            try:
+                if unit is not None:
+                    handover_assign_unit(reservation=reservation, unit=unit, actor=request.user)
+                if data["complete"]:
+                    handover_complete(reservation=reservation, actor=request.user)
+            except BookingError as error:
+                return booking_error_response(error)
+            return Response(ReservationOutputSerializer(
+                reservation_get_for_user(user=request.user, code=reservation.code)).data)
+
+        return _idempotent(request, endpoint="handover", action=action)
+
+
+class CounterReturnApi(APIView):
+    """Take a unit back at a counter with its condition (takeback_unit). Idempotent per key."""
+
+    @extend_schema(request=CounterReturnInputSerializer,
+                   responses={200: CounterReturnOutputSerializer, 400: ErrorSerializer, 403: ErrorSerializer,
+                              404: ErrorSerializer, 409: ErrorSerializer})
+    def post(self, request):
+        serializer = CounterReturnInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        location = counter_location_get(user=request.user, slug=data["location"])
+        unit = get_object_or_404(Unit, asset_tag=data["unit"], item_type__location=location)
+
+        def action():
+            try:
+                handover = takeback_unit(unit=unit, actor=request.user, condition=data["condition"],
+                                         note=data["note"])
+            except BookingError as error:
+                return booking_error_response(error)
+            return Response(CounterReturnOutputSerializer({
+                "unit": unit.asset_tag, "condition": data["condition"], "late": handover.returned_late,
+                "reservation": handover.reservation.code, "reservation_status": handover.reservation.status,
+            }).data)
+
+        return _idempotent(request, endpoint="return", action=action)

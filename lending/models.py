@@ -298,3 +298,21 @@ class CalendarToken(models.Model):
 
     def __str__(self):
         return f"{self.user} ({self.created_at:%d.%m.%Y})"
+
+
+class IdempotencyKey(models.Model):
+    """A counter script's request key and the answer it got: the same request sent again (a
+    retry after a lost answer) gets the same answer and changes nothing a second time."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+",
+                             verbose_name=_("user"))
+    key = models.CharField(_("key"), max_length=100)
+    endpoint = models.CharField(_("endpoint"), max_length=50)
+    status_code = models.PositiveSmallIntegerField(_("status code"), null=True)
+    response = models.JSONField(_("answer"), null=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("idempotency key")
+        verbose_name_plural = _("idempotency keys")
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="one_answer_per_key")]

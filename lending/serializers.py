@@ -2,7 +2,7 @@ from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from catalog.models import Category, ItemType
-from lending.models import Reservation, ReservationLine, ReservationStatus
+from lending.models import Handover, Reservation, ReservationLine, ReservationStatus
 
 # The longest window one availability or free-between request may span.
 AVAILABILITY_MAX_DAYS = 366
@@ -133,3 +133,34 @@ class CounterScanOutputSerializer(serializers.Serializer):
     step = serializers.ChoiceField(choices=["hand_over", "assign", "take_back", "show_unit"])
     reservation = serializers.CharField(allow_null=True)
     unit = serializers.CharField(allow_null=True)
+
+
+class CounterHandoverInputSerializer(serializers.Serializer):
+    location = serializers.SlugField(max_length=50)
+    booking = serializers.CharField(max_length=40)
+    unit = serializers.CharField(required=False, max_length=40, help_text="The scanned unit's asset tag.")
+    complete = serializers.BooleanField(default=False, help_text="Confirm the hand-over after this unit.")
+    idempotency_key = serializers.CharField(required=False, max_length=100,
+                                            help_text="Or the Idempotency-Key header.")
+
+    def validate(self, data):
+        if not data.get("unit") and not data["complete"]:
+            raise serializers.ValidationError(_("Give a unit, or complete the hand-over."))
+        return data
+
+
+class CounterReturnInputSerializer(serializers.Serializer):
+    location = serializers.SlugField(max_length=50)
+    unit = serializers.CharField(max_length=40)
+    condition = serializers.ChoiceField(choices=Handover.Condition.choices)
+    note = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+    idempotency_key = serializers.CharField(required=False, max_length=100,
+                                            help_text="Or the Idempotency-Key header.")
+
+
+class CounterReturnOutputSerializer(serializers.Serializer):
+    unit = serializers.CharField()
+    condition = serializers.CharField()
+    late = serializers.BooleanField()
+    reservation = serializers.CharField()
+    reservation_status = serializers.CharField()

@@ -12,4 +12,6 @@ urlpatterns = [
     path("item-types/<slug:slug>/", api.ItemTypeDetailApi.as_view(), name="item_type_detail"),
     path("availability/", api.AvailabilityApi.as_view(), name="availability"),
     path("counter/scan/", api.CounterScanApi.as_view(), name="counter_scan"),
+    path("counter/handover/", api.CounterHandoverApi.as_view(), name="counter_handover"),
+    path("counter/return/", api.CounterReturnApi.as_view(), name="counter_return"),
 ]

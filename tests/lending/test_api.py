@@ -181,3 +181,63 @@ def test_only_staff_of_the_counter_scan_there(client, teacher_a, location):
     elsewhere.locations.add(factories.make_location())
     client.force_login(elsewhere)
     assert client.post(url, {"location": location.slug, "code": "X"}, content_type="application/json").status_code == 403
+
+
+@pytest.fixture
+def at_the_counter(time_machine, client, clerk, location, school_a, teacher_a, item_type):
+    """Tuesday at the counter: Alice's booking of two VR cases is due for pickup."""
+    from tests.lending.conftest import NEXT_WEDNESDAY, TUESDAY, travel_to
+
+    travel_to(time_machine, TUESDAY)
+    client.force_login(clerk)
+    booking = factories.make_reservation(location=location, school=school_a, borrower=teacher_a,
+                                         lines={item_type: 2}, pickup_day=TUESDAY, return_day=NEXT_WEDNESDAY)
+    return booking, list(item_type.units.order_by("pk"))
+
+
+def post(client, name, data, key=None):
+    headers = {"Idempotency-Key": key} if key else {}
+    return client.post(reverse(f"lending_api:{name}"), data, content_type="application/json", headers=headers)
+
+
+def test_a_retried_hand_over_counts_once(client, location, at_the_counter):
+    from lending.models import Handover, UnitEvent
+
+    booking, units = at_the_counter
+    data = {"location": location.slug, "booking": booking.code, "unit": units[0].asset_tag}
+
+    first = post(client, "counter_handover", data, key="scan-0001")
+    retried = post(client, "counter_handover", data, key="scan-0001")
+    fresh_key = post(client, "counter_handover", data, key="scan-0002")
+
+    assert first.status_code == retried.status_code == 200 and first.json() == retried.json()
+    assert Handover.objects.filter(reservation=booking).count() == 1
+    assert UnitEvent.objects.filter(unit=units[0], action="handed_out").count() == 1
+    assert (fresh_key.status_code, fresh_key.json()["code"]) == (409, "unit_already_assigned")
+    no_key = post(client, "counter_handover", data)
+    assert no_key.status_code == 400 and "idempotency_key" in no_key.json()["fields"]
+
+
+def test_hand_over_and_return_through_the_api(client, location, at_the_counter):
+    booking, units = at_the_counter
+    post(client, "counter_handover", {"location": location.slug, "booking": booking.code,
+                                      "unit": units[0].asset_tag}, key="a")
+    done = post(client, "counter_handover", {"location": location.slug, "booking": booking.code,
+                                             "unit": units[1].asset_tag, "complete": True}, key="b")
+    assert done.json()["status"] == "handed_out"
+
+    back = post(client, "counter_return", {"location": location.slug, "unit": units[0].asset_tag,
+                                           "condition": "damaged", "note": "Linse zerkratzt"}, key="c")
+    again = post(client, "counter_return", {"location": location.slug, "unit": units[0].asset_tag,
+                                            "condition": "damaged", "note": "Linse zerkratzt"}, key="c")
+    last = post(client, "counter_return", {"location": location.slug, "unit": units[1].asset_tag,
+                                           "condition": "complete"}, key="d")
+
+    assert back.json() == again.json() == {"unit": units[0].asset_tag, "condition": "damaged", "late": False,
+                                           "reservation": booking.code, "reservation_status": "handed_out"}
+    assert last.json()["reservation_status"] == "returned"
+    units[0].refresh_from_db()
+    assert units[0].status == "maintenance"
+    reused = post(client, "counter_handover", {"location": location.slug, "booking": booking.code,
+                                               "complete": True}, key="c")
+    assert (reused.status_code, reused.json()["code"]) == (409, "idempotency_key_reused")
