@@ -59,6 +59,13 @@ from lending.services import (
 )
 
 
+def _valid(serializer_class, data):
+    """The validated input, or a 400 in the API's error shape (through api_exception_handler)."""
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
 def booking_error_response(error):
     return Response({"code": error.code, "detail": str(error.message), "fields": {}}, status=error.http_status)
 
@@ -86,9 +93,7 @@ class ItemTypeListApi(APIView):
     @extend_schema(parameters=[ItemTypeQuerySerializer], responses={200: ItemTypeSerializer(many=True),
                                                                     400: ErrorSerializer})
     def get(self, request):
-        query = ItemTypeQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        data = query.validated_data
+        data = _valid(ItemTypeQuerySerializer, request.query_params)
         item_types = item_types_visible(search=data.get("search", ""), category=data.get("category"))
         if data.get("location"):
             item_types = item_types.filter(location__slug=data["location"])
@@ -115,9 +120,7 @@ class AvailabilityApi(APIView):
     @extend_schema(parameters=[AvailabilityQuerySerializer],
                    responses={200: AvailabilityDaySerializer(many=True), 400: ErrorSerializer, 404: ErrorSerializer})
     def get(self, request):
-        query = AvailabilityQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        data = query.validated_data
+        data = _valid(AvailabilityQuerySerializer, request.query_params)
         item_type = get_object_or_404(ItemType.objects.select_related("location"), slug=data["item_type"])
         first_day, last_day = data["from"], data["to"]
         free = availability(item_type_ids=[item_type.pk], first_day=first_day, last_day=last_day,
@@ -144,9 +147,7 @@ class ReservationCreateApi(APIView):
     @extend_schema(parameters=[ReservationQuerySerializer],
                    responses={200: ReservationOutputSerializer(many=True), 400: ErrorSerializer})
     def get(self, request):
-        query = ReservationQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        data = query.validated_data
+        data = _valid(ReservationQuerySerializer, request.query_params)
         reservations = reservations_visible_to(user=request.user)
         if data.get("day"):
             reservations = reservations.filter(Q(pickup_day=data["day"]) | Q(return_day=data["day"]))
@@ -160,9 +161,7 @@ class ReservationCreateApi(APIView):
                    responses={201: ReservationOutputSerializer, 400: ErrorSerializer, 403: ErrorSerializer,
                               409: ErrorSerializer})
     def post(self, request):
-        serializer = ReservationCreateInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
+        data = _valid(ReservationCreateInputSerializer, request.data)
         # An unknown school is the borrower's problem, not a missing object: same code as the pages.
         school = School.objects.filter(pk=data["school"]).first()
         try:
@@ -190,9 +189,7 @@ class ReservationDetailApi(APIView):
                               409: ErrorSerializer})
     def patch(self, request, code):
         reservation = reservation_get_for_user(user=request.user, code=code)
-        serializer = ReservationChangeInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
+        data = _valid(ReservationChangeInputSerializer, request.data)
         lines = data.get("lines")
         try:
             reservation = reservation_change(
@@ -227,9 +224,7 @@ class CounterScanApi(APIView):
                    responses={200: CounterScanOutputSerializer, 400: ErrorSerializer, 403: ErrorSerializer,
                               404: ErrorSerializer, 409: ErrorSerializer})
     def post(self, request):
-        serializer = CounterScanInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
+        data = _valid(CounterScanInputSerializer, request.data)
         location = counter_location_get(user=request.user, slug=data["location"])
         at_desk = reservation_get_for_user(user=request.user, code=data["booking"]) if data.get("booking") else None
         try:
@@ -277,9 +272,7 @@ class CounterHandoverApi(APIView):
                    responses={200: ReservationOutputSerializer, 400: ErrorSerializer, 403: ErrorSerializer,
                               404: ErrorSerializer, 409: ErrorSerializer})
     def post(self, request):
-        serializer = CounterHandoverInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
+        data = _valid(CounterHandoverInputSerializer, request.data)
         location = counter_location_get(user=request.user, slug=data["location"])
         reservation = reservation_get_for_user(user=request.user, code=data["booking"])
         if reservation.location_id != location.pk:
@@ -307,9 +300,7 @@ class CounterReturnApi(APIView):
                    responses={200: CounterReturnOutputSerializer, 400: ErrorSerializer, 403: ErrorSerializer,
                               404: ErrorSerializer, 409: ErrorSerializer})
     def post(self, request):
-        serializer = CounterReturnInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
+        data = _valid(CounterReturnInputSerializer, request.data)
         location = counter_location_get(user=request.user, slug=data["location"])
         unit = get_object_or_404(Unit, asset_tag=data["unit"], item_type__location=location)
 
