@@ -91,6 +91,9 @@ def test_a_clerk_hands_out_a_two_line_booking_and_takes_it_back(
     # The contents of each unit as a checklist, ticked by keyboard.
     checklist = page.locator(f"fieldset.unit-checklist[data-unit='{vr_unit.asset_tag}'] input[type=checkbox]")
     expect(checklist).to_have_count(3)
+    # counter.js has put the focus into the scan field (it runs as the page loads); only then
+    # does the clerk move to the checklist, or the script could take the focus back meanwhile.
+    expect(page.locator("#scan-input")).to_be_focused()
     for box in checklist.all():
         box.focus()
         page.keyboard.press("Space")
