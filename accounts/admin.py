@@ -3,7 +3,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Qualification, QualificationGrant, School, User
+from accounts.models import ApiToken, Qualification, QualificationGrant, School, User
 
 
 class QualificationGrantInline(admin.TabularInline):
@@ -77,3 +77,21 @@ class QualificationGrantAdmin(admin.ModelAdmin):
         if obj.granted_by_id is None:
             obj.granted_by = request.user
         super().save_model(request, obj, form, change)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Tokens are created by their owners on the account page (the only time one is readable);
+    here administrators see them and can revoke (delete) one."""
+
+    list_display = ("name", "user", "scope", "prefix", "created_at", "last_used_at")
+    list_filter = ("scope",)
+    search_fields = ("name", "user__username", "prefix")
+    readonly_fields = ("user", "name", "scope", "prefix", "created_at", "last_used_at")
+    exclude = ("token_hash",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -124,3 +124,38 @@ class QualificationGrant(models.Model):
 
     def is_valid_on(self, day):
         return self.granted_on <= day and (self.expires_on is None or day <= self.expires_on)
+
+
+class ApiToken(models.Model):
+    """A personal token for the API (`Authorization: Bearer tv_…`), for staff integrations: a
+    counter kiosk, the library catalogue, the city's inventory.
+
+    Only a SHA-256 of the token is stored, with its first characters to tell tokens apart on the
+    account page. A token acts as its user, with their counters, and no more: read-only tokens
+    only read. It stops when revoked (the row is deleted), when the account is deactivated or
+    when the user is no longer counter staff.
+    """
+
+    class Scope(models.TextChoices):
+        READ = "read", _("read only")
+        WRITE = "write", _("read and write")
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens", verbose_name=_("user"))
+    name = models.CharField(_("name"), max_length=100, help_text=_("What the token is for, e.g. “Kiosk counter 1”."))
+    scope = models.CharField(_("access"), max_length=10, choices=Scope.choices, default=Scope.READ)
+    prefix = models.CharField(_("beginning of the token"), max_length=12)
+    token_hash = models.CharField(_("token hash"), max_length=64, unique=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def can_write(self):
+        return self.scope == self.Scope.WRITE

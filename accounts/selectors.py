@@ -57,7 +57,7 @@ def personal_data_export(*, user):
     events and hand-overs, and the damage reports about their loans or made by them.
 
     Nothing about other people: where someone else acted, it says "counter". No secrets (no
-    password hash, no second-factor seeds, no calendar tokens). A fixed number of queries.
+    password hash, no second-factor seeds, no calendar or API tokens). A fixed number of queries.
     """
     account = {
         "username": user.username,
@@ -81,6 +81,12 @@ def personal_data_export(*, user):
         for social in SocialAccount.objects.filter(user=user).order_by("pk")
     ]
     second_factors = sorted(Authenticator.objects.filter(user=user).values_list("type", flat=True))
+    # What each token is called and when it was used; never the token or its hash.
+    api_tokens = [
+        {"name": token.name, "scope": token.scope, "created_at": token.created_at.isoformat(),
+         "last_used_at": token.last_used_at.isoformat() if token.last_used_at else None}
+        for token in user.api_tokens.order_by("created_at", "pk")
+    ]
     qualifications = [
         {"name": grant.qualification.name, "granted_on": _day(grant.granted_on), "expires_on": _day(grant.expires_on)}
         for grant in QualificationGrant.objects.filter(user=user).select_related("qualification")
@@ -150,6 +156,7 @@ def personal_data_export(*, user):
         "schools": schools,
         "sign_in": sign_in,
         "second_factors": second_factors,
+        "api_tokens": api_tokens,
         "qualifications": qualifications,
         "reservations": bookings,
         "damage_reports": damage_reports,

@@ -41,6 +41,14 @@ ACCOUNT_ERRORS = {
           "The media centre will settle it first."),
         409,
     ),
+    "api_tokens_staff_only": (
+        _("API tokens are for counter staff and administrators."),
+        403,
+    ),
+    "api_token_limit": (
+        _("You have too many API tokens. Revoke the ones you no longer use first."),
+        409,
+    ),
 }
 
 

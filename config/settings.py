@@ -6,6 +6,7 @@ a production deployment (DEBUG off) refuses to start without a real SECRET_KEY.
 
 import datetime
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -34,6 +35,14 @@ def env_bool(name, default):
     if value.lower() in ("0", "false", "no", "off"):
         return False
     raise ImproperlyConfigured(f"{name} must be true or false, not {value!r}")
+
+
+def env_rate(name, default):
+    """A request rate as DRF reads it: `<number>/<second|minute|hour|day>`."""
+    value = env(name) or default
+    if not re.fullmatch(r"[1-9][0-9]*/(second|minute|hour|day)", value):
+        raise ImproperlyConfigured(f"{name} must look like 60/minute, not {value!r}")
+    return value
 
 
 def env_int(name, default):
@@ -263,8 +272,21 @@ if env_bool("BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Personal tokens for staff scripts first, the session (with CSRF) for the web app.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.api_auth.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "accounts.api_auth.TokenScope",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": ["accounts.api_auth.AnonymousThrottle", "accounts.api_auth.TokenThrottle"],
+    # Requests per address (anonymous) and per token; counted in the cache (REDIS_URL for several servers).
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env_rate("API_THROTTLE_ANONYMOUS", "60/minute"),
+        "token": env_rate("API_THROTTLE_TOKEN", "600/minute"),
+    },
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "lending.api.api_exception_handler",
 }

@@ -2,6 +2,8 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import ApiToken
+
 
 class ContactSettingsForm(forms.Form):
     """Where the portal writes to a user and in which language; account_contact_update decides."""
@@ -18,3 +20,11 @@ class ContactSettingsForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["contact_email"].widget.attrs["autocomplete"] = "email"
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(label=_("What is the token for?"), max_length=100,
+                           help_text=_("E.g. “Kiosk counter 1”, so you know which one to revoke later."))
+    scope = forms.ChoiceField(label=_("Access"), choices=ApiToken.Scope.choices, initial=ApiToken.Scope.READ,
+                              widget=forms.RadioSelect,
+                              help_text=_("Read only is enough for looking up bookings, units and schools."))

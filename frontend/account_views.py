@@ -1,6 +1,6 @@
-"""The account page: contact address and e-mail language, qualifications, the calendar link, a
-download of one's own data (DSGVO art. 15 and 20) and deleting one's account (art. 17). Thin:
-validate, call one selector or service, render."""
+"""The account page: contact address and e-mail language, qualifications, the calendar link, API
+tokens for staff, a download of one's own data (DSGVO art. 15 and 20) and deleting one's account
+(art. 17). Thin: validate, call one selector or service, render."""
 
 import json
 
@@ -10,12 +10,14 @@ from django.contrib.auth.decorators import login_required
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts import api_tokens
 from accounts.qualifications import qualifications_of
 from accounts.selectors import personal_data_export, qualifications_required_not_held
 from accounts.services import (
@@ -26,7 +28,7 @@ from accounts.services import (
     account_delete,
     account_deletion_refusal,
 )
-from frontend.account_forms import ContactSettingsForm
+from frontend.account_forms import ApiTokenForm, ContactSettingsForm
 from frontend.calendar_views import calendar_feed_links
 from lending.calendar_tokens import calendar_token_rotate
 from lending.models import CalendarToken
@@ -37,29 +39,54 @@ from lending.selectors import staff_locations
 @require_http_methods(["GET", "POST"])
 def profile(request):
     user = request.user
-    status = 200
-    form = None
     # Calendar link: only its hash is stored, so the new URLs can be shown only in the answer to
     # the POST that made them. They are rendered here directly rather than kept in the session
     # (which lives in the database) for a redirect; reloading the page asks before posting again.
-    calendar_links = None
-    calendar_link_replaced = False
     if request.method == "POST" and "calendar_link" in request.POST:
-        calendar_link_replaced = CalendarToken.objects.filter(user=user).exists()
-        calendar_links = calendar_feed_links(request, user=user, token=calendar_token_rotate(user=user))
-    elif request.method == "POST":
+        replaced = CalendarToken.objects.filter(user=user).exists()
+        links = calendar_feed_links(request, user=user, token=calendar_token_rotate(user=user))
+        return _render_profile(request, calendar_links=links, calendar_link_replaced=replaced)
+    if request.method == "POST":
         form = ContactSettingsForm(request.POST)
         if form.is_valid():
             account_contact_update(user=user, contact_email=form.cleaned_data["contact_email"],
                                    language=form.cleaned_data["language"])
             messages.success(request, _("Your contact settings were saved."))
             return redirect("profile:show")
-        status = 400
-    if form is None:
-        form = ContactSettingsForm(initial={"contact_email": user.contact_email, "language": user.language})
+        return _render_profile(request, form=form, status=400)
+    return _render_profile(request)
+
+
+@login_required
+@require_POST
+def api_token_create(request):
+    """A new API token, shown once in this answer (like the calendar link: only its hash is kept)."""
+    form = ApiTokenForm(request.POST)
+    if not form.is_valid():
+        return _render_profile(request, api_token_form=form, status=400)
+    try:
+        token, raw = api_tokens.api_token_create(user=request.user, name=form.cleaned_data["name"],
+                                                 scope=form.cleaned_data["scope"])
+    except AccountError as error:
+        form.add_error(None, error.message)
+        return _render_profile(request, api_token_form=form, status=error.http_status)
+    return _render_profile(request, new_api_token=(token, raw))
+
+
+@login_required
+@require_POST
+def api_token_revoke(request, pk):
+    if api_tokens.api_token_revoke(user=request.user, token_id=pk):
+        messages.success(request, _("The API token was revoked. Scripts using it are refused from now on."))
+    return redirect(f"{reverse('profile:show')}#api-tokens")
+
+
+def _render_profile(request, *, form=None, api_token_form=None, status=200, calendar_links=None,
+                    calendar_link_replaced=False, new_api_token=None):
+    user = request.user
     today = timezone.localdate()
     context = {
-        "form": form,
+        "form": form or ContactSettingsForm(initial={"contact_email": user.contact_email, "language": user.language}),
         "schools": user.schools.order_by("name"),
         "grants": qualifications_of(user, today=today),
         "qualifications_missing": qualifications_required_not_held(user=user, today=today),
@@ -68,10 +95,14 @@ def profile(request):
         "calendar_link_replaced": calendar_link_replaced,
         "has_calendar_link": CalendarToken.objects.filter(user=user).exists(),
         "calendar_counters": staff_locations(user).order_by("name"),
+        "api_tokens": user.api_tokens.all() if user.is_counter_staff else None,
+        "api_token_form": api_token_form or ApiTokenForm(),
+        "new_api_token": new_api_token,
+        "api_docs_url": reverse("api_docs"),
     }
     response = render(request, "account/profile.html", context, status=status)
-    if calendar_links is not None:
-        # The page holds the secret URLs: no copy of it in the browser's cache.
+    if calendar_links is not None or new_api_token is not None:
+        # The page holds a secret: no copy of it in the browser's cache.
         add_never_cache_headers(response)
     return response
 

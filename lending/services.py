@@ -26,6 +26,7 @@ from lending.exceptions import BookingError
 from lending.models import (
     DamageReport,
     Handover,
+    IdempotencyKey,
     Reservation,
     ReservationEvent,
     ReservationLine,
@@ -805,3 +806,17 @@ def damage_report_settle(*, report, actor, resolution, compensation_amount=None)
         report.settled_by = actor
         report.save()
     return report
+
+
+# How long a counter script may retry a request and get the stored answer back.
+IDEMPOTENCY_KEY_DAYS = 7
+
+
+def idempotency_keys_purge(*, now, dry_run=False):
+    """Forget the API's stored answers to idempotency keys older than IDEMPOTENCY_KEY_DAYS (a
+    retry comes within minutes; after that a key only says who did what). Returns how many."""
+    stale = IdempotencyKey.objects.filter(created_at__lt=now - datetime.timedelta(days=IDEMPOTENCY_KEY_DAYS))
+    if dry_run:
+        return stale.count()
+    deleted, _ = stale.delete()
+    return deleted

@@ -10,7 +10,15 @@ from django.utils import timezone
 
 from accounts.services import personal_data_purge
 from catalog.models import Unit
-from lending.models import DamageReport, Handover, Reservation, ReservationEvent, ReservationStatus, UnitEvent
+from lending.models import (
+    DamageReport,
+    Handover,
+    IdempotencyKey,
+    Reservation,
+    ReservationEvent,
+    ReservationStatus,
+    UnitEvent,
+)
 from tests import factories
 from tests.lending.conftest import BERLIN, MONDAY
 
@@ -194,3 +202,19 @@ def test_the_borrowers_own_handover_links_go_too(loans, teacher_a):
 def test_bad_arguments_are_refused_clearly(db, arguments):
     with pytest.raises(CommandError):
         purge(*arguments)
+
+
+def test_stored_api_answers_are_forgotten_after_a_week(teacher_a):
+    now = timezone.now()
+    old = IdempotencyKey.objects.create(user=teacher_a, key="alt", endpoint="return", status_code=200, response={},
+                                        created_at=now - datetime.timedelta(days=8))
+    recent = IdempotencyKey.objects.create(user=teacher_a, key="neu", endpoint="return", status_code=200,
+                                           response={}, created_at=now - datetime.timedelta(days=6))
+
+    dry = purge("--dry-run")
+    assert "  1 API idempotency key(s) older than 7 days: would remove" in dry
+    assert IdempotencyKey.objects.count() == 2
+
+    purge()
+    assert list(IdempotencyKey.objects.values_list("pk", flat=True)) == [recent.pk]
+    assert not IdempotencyKey.objects.filter(pk=old.pk).exists()

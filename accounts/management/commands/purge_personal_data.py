@@ -3,7 +3,8 @@
 For a daily cron job, e.g. `15 3 * * * manage.py purge_personal_data`. The retention period is
 PERSONAL_DATA_RETENTION_DAYS (default 365) unless --days is given; --dry-run only counts.
 Loans with an open damage report keep the link until the report is settled. Running it again
-changes nothing more.
+changes nothing more. It also forgets the API's stored answers to idempotency keys after
+IDEMPOTENCY_KEY_DAYS (7).
 """
 
 from django.conf import settings
@@ -11,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from accounts.services import personal_data_purge
+from lending.services import IDEMPOTENCY_KEY_DAYS, idempotency_keys_purge
 
 
 class Command(BaseCommand):
@@ -34,5 +36,7 @@ class Command(BaseCommand):
         self.stdout.write(f"  {result.handovers} hand-over(s): {verb} the person")
         self.stdout.write(f"  {result.damage_reports} settled damage report(s): {verb} the reporter")
         self.stdout.write(f"  {result.kept_for_open_damage_cases} booking(s) kept: open damage report")
+        keys = idempotency_keys_purge(now=timezone.now(), dry_run=dry_run)
+        self.stdout.write(f"  {keys} API idempotency key(s) older than {IDEMPOTENCY_KEY_DAYS} days: {verb}")
         if dry_run:
             self.stdout.write("Dry run: nothing was changed.")
