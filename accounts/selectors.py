@@ -5,7 +5,7 @@ from allauth.socialaccount.models import SocialAccount
 from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.utils import timezone
 
-from accounts.models import Qualification, QualificationGrant, Role, User
+from accounts.models import Qualification, QualificationGrant, Role, School, User
 from catalog.models import ItemType
 from lending.models import DamageReport, Handover, Reservation, ReservationEvent, ReservationLine
 
@@ -161,3 +161,14 @@ def personal_data_export(*, user):
         "reservations": bookings,
         "damage_reports": damage_reports,
     }
+
+
+def schools_visible_to(*, user):
+    """The active schools `user` may look up: all for staff and administrators, whose counters
+    serve every school; for a teacher their own, the ones they can book for."""
+    if not user.is_authenticated:
+        return School.objects.none()
+    schools = School.objects.filter(active=True)
+    if not user.is_counter_staff:
+        schools = schools.filter(pk__in=user.schools.values("pk"))
+    return schools.order_by("name", "pk")

@@ -68,4 +68,4 @@ def item_types_visible(*, search="", category=None):
         item_types = item_types.filter(
             Q(name__icontains=search) | Q(description__icontains=search) | Q(category__name__icontains=search)
         )
-    return item_types.order_by("category__position", "category__name", "name")
+    return item_types.order_by("category__position", "category__name", "name", "pk")

@@ -23,3 +23,6 @@ urlpatterns = [
     path("", include("legal.urls")),
     path("", include("frontend.urls")),
 ]
+
+handler404 = "config.error_views.not_found"
+handler500 = "config.error_views.server_error"

@@ -8,18 +8,20 @@ the fields' messages (`api_exception_handler`). Messages are in the request's la
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.http import QueryDict
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, status
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from accounts.models import School
+from accounts.selectors import schools_visible_to
 from catalog.models import ItemType, Unit
 from catalog.selectors import counter_days, item_types_visible
 from lending.availability import availability
@@ -31,8 +33,14 @@ from lending.selectors import (
     item_types_free_between,
     reservation_get_for_user,
     reservations_visible_to,
+    staff_locations,
+    units_at_counters,
 )
 from lending.serializers import (
+    DAMAGE_REPORT_ORDERINGS,
+    ITEM_TYPE_ORDERINGS,
+    RESERVATION_ORDERINGS,
+    UNIT_ORDERINGS,
     AvailabilityDaySerializer,
     AvailabilityQuerySerializer,
     CounterHandoverInputSerializer,
@@ -40,16 +48,25 @@ from lending.serializers import (
     CounterReturnOutputSerializer,
     CounterScanInputSerializer,
     CounterScanOutputSerializer,
+    DamageReportQuerySerializer,
+    DamageReportSerializer,
+    DamageReportSettleInputSerializer,
     ErrorSerializer,
     ItemTypeQuerySerializer,
     ItemTypeSerializer,
+    PageQuerySerializer,
     ReservationChangeInputSerializer,
     ReservationCreateInputSerializer,
     ReservationOutputSerializer,
     ReservationQuerySerializer,
+    SchoolQuerySerializer,
+    SchoolSerializer,
+    UnitQuerySerializer,
+    UnitSerializer,
 )
 from lending.services import (
     counter_scan,
+    damage_report_settle,
     handover_assign_unit,
     handover_complete,
     reservation_cancel,
@@ -57,10 +74,17 @@ from lending.services import (
     reservation_create,
     takeback_unit,
 )
+from lending.statistics import damage_reports_at_counters
 
 
 def _valid(serializer_class, data):
-    """The validated input, or a 400 in the API's error shape (through api_exception_handler)."""
+    """The validated input, or a 400 in the API's error shape (through api_exception_handler).
+
+    Query parameters are checked as a plain dict, not as DRF's HTML form input: there `?status=`
+    would silently mean "no filter"; here an empty value is refused like any other invalid one.
+    """
+    if isinstance(data, QueryDict):
+        data = data.dict()
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
@@ -78,12 +102,17 @@ def api_exception_handler(exc, context):
     if isinstance(exc, exceptions.ValidationError):
         fields = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
         response.data = {"code": "invalid", "detail": _("The request is invalid; see fields."), "fields": fields}
+    elif response.status_code == status.HTTP_404_NOT_FOUND:
+        # The same words for everything missing or not yours (not "No DamageReport matches …").
+        response.data = {"code": "not_found", "detail": _("Not found."), "fields": {}}
     else:
-        # DRF has turned Django's Http404 and PermissionDenied into its own by now.
+        # DRF has turned Django's PermissionDenied into its own by now.
         detail = response.data.get("detail", "") if isinstance(response.data, dict) else ""
         response.data = {"code": getattr(detail, "code", None) or "error", "detail": str(detail), "fields": {}}
     if response.status_code == status.HTTP_401_UNAUTHORIZED:
-        response.status_code = status.HTTP_403_FORBIDDEN  # session auth: no WWW-Authenticate to offer
+        # Missing or wrong credentials are refused like missing rights: 403, one shape for all.
+        response.status_code = status.HTTP_403_FORBIDDEN
+        del response["WWW-Authenticate"]
     return response
 
 
@@ -97,6 +126,8 @@ class ItemTypeListApi(APIView):
         item_types = item_types_visible(search=data.get("search", ""), category=data.get("category"))
         if data.get("location"):
             item_types = item_types.filter(location__slug=data["location"])
+        if data.get("ordering"):
+            item_types = item_types.order_by(*ITEM_TYPE_ORDERINGS[data["ordering"]])
         item_types = list(item_types)
         if data.get("free_from"):
             item_types = item_types_free_between(
@@ -135,17 +166,38 @@ class AvailabilityApi(APIView):
         return Response(AvailabilityDaySerializer(rows, many=True).data)
 
 
-class ReservationPagination(PageNumberPagination):
+class ApiPagination(PageNumberPagination):
+    """Every list of the API: `?page=` and `?page_size=` (at most 200); a page past the end is a 404."""
+
     page_size = 50
     max_page_size = 200
     page_size_query_param = "page_size"
+
+    def get_schema_operation_parameters(self, view):
+        bounds = {"page": {"minimum": 1, "maximum": 10**6}, "page_size": {"minimum": 1, "maximum": self.max_page_size}}
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["schema"].update(bounds.get(parameter["name"], {}))
+        return parameters
+
+
+def _paginated(view, request, queryset, serializer_class):
+    # DRF's paginator quietly ignores a `page_size` it cannot read; the API refuses it (400).
+    _valid(PageQuerySerializer, {name: request.query_params[name] for name in ("page", "page_size")
+                                 if name in request.query_params})
+    paginator = ApiPagination()
+    page = paginator.paginate_queryset(queryset, request, view=view)
+    return paginator.get_paginated_response(serializer_class(page, many=True).data)
 
 
 class ReservationCreateApi(APIView):
     """GET: the caller's bookings (staff: those of their counters); POST: book."""
 
+    pagination_class = ApiPagination  # read by the schema only: GET answers with a page
+
     @extend_schema(parameters=[ReservationQuerySerializer],
-                   responses={200: ReservationOutputSerializer(many=True), 400: ErrorSerializer})
+                   responses={200: ReservationOutputSerializer(many=True), 400: ErrorSerializer,
+                              403: ErrorSerializer, 404: ErrorSerializer})
     def get(self, request):
         data = _valid(ReservationQuerySerializer, request.query_params)
         reservations = reservations_visible_to(user=request.user)
@@ -153,9 +205,8 @@ class ReservationCreateApi(APIView):
             reservations = reservations.filter(Q(pickup_day=data["day"]) | Q(return_day=data["day"]))
         if data.get("status"):
             reservations = reservations.filter(status=data["status"])
-        paginator = ReservationPagination()
-        page = paginator.paginate_queryset(reservations.order_by("pickup_day", "pickup_slot", "pk"), request, view=self)
-        return paginator.get_paginated_response(ReservationOutputSerializer(page, many=True).data)
+        reservations = reservations.order_by(*RESERVATION_ORDERINGS[data["ordering"]])
+        return _paginated(self, request, reservations, ReservationOutputSerializer)
 
     @extend_schema(request=ReservationCreateInputSerializer,
                    responses={201: ReservationOutputSerializer, 400: ErrorSerializer, 403: ErrorSerializer,
@@ -316,3 +367,129 @@ class CounterReturnApi(APIView):
             }).data)
 
         return _idempotent(request, endpoint="return", action=action)
+
+
+# Staff: units, schools, damage reports -----------------------------------------------------------
+
+
+class IsCounterStaff(BasePermission):
+    """Counter staff and administrators; teachers get 403."""
+
+    def has_permission(self, request, view):
+        return request.user.is_authenticated and request.user.is_counter_staff
+
+
+class CounterStaffApi(APIView):
+    """A view for counter staff only. It adds to the default permissions instead of replacing
+    them, so signing in (and what a token may do) is still checked first."""
+
+    def get_permissions(self):
+        return [*super().get_permissions(), IsCounterStaff()]
+
+
+def _counters_asked(request, slug):
+    """The counters a list covers: the one asked for (403 if the caller does not work there, 404
+    if unknown), else all of the caller's."""
+    if slug:
+        return [counter_location_get(user=request.user, slug=slug)]
+    return staff_locations(request.user)
+
+
+class UnitListApi(CounterStaffApi):
+    """The units at the caller's counters, with the booking each is out for."""
+
+    pagination_class = ApiPagination
+
+    @extend_schema(parameters=[UnitQuerySerializer],
+                   responses={200: UnitSerializer(many=True), 400: ErrorSerializer, 403: ErrorSerializer,
+                              404: ErrorSerializer})
+    def get(self, request):
+        data = _valid(UnitQuerySerializer, request.query_params)
+        units = units_at_counters(locations=_counters_asked(request, data.get("location")))
+        if data.get("item_type"):
+            units = units.filter(item_type__slug=data["item_type"])
+        if data.get("status"):
+            units = units.filter(status=data["status"])
+        if data.get("search"):
+            units = units.filter(Q(asset_tag__icontains=data["search"]) | Q(serial_number__icontains=data["search"]))
+        return _paginated(self, request, units.order_by(*UNIT_ORDERINGS[data["ordering"]]), UnitSerializer)
+
+
+class UnitDetailApi(CounterStaffApi):
+    """One unit at the caller's counters; one at another counter is 404, as if it did not exist."""
+
+    @extend_schema(responses={200: UnitSerializer, 403: ErrorSerializer, 404: ErrorSerializer})
+    def get(self, request, asset_tag):
+        unit = get_object_or_404(units_at_counters(locations=staff_locations(request.user)), asset_tag=asset_tag)
+        return Response(UnitSerializer(unit).data)
+
+
+class SchoolListApi(APIView):
+    """The schools the caller may look up: staff all active ones, a teacher their own, whose id
+    POST /reservations/ takes."""
+
+    pagination_class = ApiPagination
+
+    @extend_schema(parameters=[SchoolQuerySerializer],
+                   responses={200: SchoolSerializer(many=True), 400: ErrorSerializer, 403: ErrorSerializer,
+                              404: ErrorSerializer})
+    def get(self, request):
+        data = _valid(SchoolQuerySerializer, request.query_params)
+        schools = schools_visible_to(user=request.user)
+        if data.get("search"):
+            schools = schools.filter(Q(name__icontains=data["search"]) | Q(number__icontains=data["search"]))
+        return _paginated(self, request, schools, SchoolSerializer)
+
+
+class SchoolDetailApi(APIView):
+    """One school the caller may see, as in the list; any other is 404."""
+
+    @extend_schema(responses={200: SchoolSerializer, 403: ErrorSerializer, 404: ErrorSerializer})
+    def get(self, request, pk):
+        return Response(SchoolSerializer(get_object_or_404(schools_visible_to(user=request.user), pk=pk)).data)
+
+
+class DamageReportListApi(CounterStaffApi):
+    """The damage reports of the caller's counters, for following them up from a script."""
+
+    pagination_class = ApiPagination
+
+    @extend_schema(parameters=[DamageReportQuerySerializer],
+                   responses={200: DamageReportSerializer(many=True), 400: ErrorSerializer, 403: ErrorSerializer,
+                              404: ErrorSerializer})
+    def get(self, request):
+        data = _valid(DamageReportQuerySerializer, request.query_params)
+        reports = damage_reports_at_counters(locations=_counters_asked(request, data.get("location")))
+        if data.get("status"):
+            reports = reports.filter(status=data["status"])
+        if data.get("kind"):
+            reports = reports.filter(kind=data["kind"])
+        if data.get("ordering"):
+            reports = reports.order_by(*DAMAGE_REPORT_ORDERINGS[data["ordering"]])
+        return _paginated(self, request, reports, DamageReportSerializer)
+
+
+def _damage_report_for_staff(user, pk):
+    return get_object_or_404(damage_reports_at_counters(locations=staff_locations(user)), pk=pk)
+
+
+class DamageReportDetailApi(CounterStaffApi):
+    """One damage report of the caller's counters (another counter's is 404); PATCH settles it
+    through damage_report_settle, which sets the unit's status to match the resolution."""
+
+    @extend_schema(responses={200: DamageReportSerializer, 403: ErrorSerializer, 404: ErrorSerializer})
+    def get(self, request, pk):
+        return Response(DamageReportSerializer(_damage_report_for_staff(request.user, pk)).data)
+
+    @extend_schema(request=DamageReportSettleInputSerializer,
+                   responses={200: DamageReportSerializer, 400: ErrorSerializer, 403: ErrorSerializer,
+                              404: ErrorSerializer, 409: ErrorSerializer})
+    def patch(self, request, pk):
+        report = _damage_report_for_staff(request.user, pk)
+        data = _valid(DamageReportSettleInputSerializer, request.data)
+        try:
+            damage_report_settle(report=report, actor=request.user, resolution=data["resolution"],
+                                 compensation_amount=data["compensation_amount"])
+        except BookingError as error:
+            return booking_error_response(error)
+        return Response(DamageReportSerializer(_damage_report_for_staff(request.user, pk)).data)

@@ -4,7 +4,7 @@ import datetime
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Prefetch, Q, Sum
+from django.db.models import Count, OuterRef, Prefetch, Q, Subquery, Sum
 from django.http import Http404
 
 from accounts.models import Role
@@ -145,6 +145,19 @@ def unit_open_handover(unit):
         Handover.objects.filter(unit=unit, returned_at__isnull=True)
         .select_related("reservation", "reservation__borrower", "reservation__school")
         .first()
+    )
+
+
+def units_at_counters(*, locations):
+    """The units of these counters (a staff member's: `staff_locations`) with their item type and
+    location, each with `loan_code`: the booking whose open hand-over holds it, as in
+    `unit_open_handover` (assigned at the desk or handed out), else None. One query for any number."""
+    open_handover = Handover.objects.filter(unit=OuterRef("pk"), returned_at__isnull=True)
+    return (
+        Unit.objects.filter(item_type__location__in=locations)
+        .select_related("item_type", "item_type__location")
+        .annotate(loan_code=Subquery(open_handover.values("reservation__code")[:1]))
+        .order_by("asset_tag", "pk")
     )
 
 

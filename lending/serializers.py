@@ -1,22 +1,92 @@
+from decimal import Decimal
+
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from catalog.models import Category, ItemType
-from lending.models import Handover, Reservation, ReservationLine, ReservationStatus
+from accounts.models import School
+from catalog.models import Category, ItemType, Unit, UnitStatus
+from lending.models import DamageReport, Handover, Reservation, ReservationLine, ReservationStatus
 
 # The longest window one availability or free-between request may span.
 AVAILABILITY_MAX_DAYS = 366
 
+# What `?ordering=` may ask for on each list, and the order each value gives. Only these: a client
+# cannot sort by a column it may not see or that has no index. Every order ends on a unique
+# column, so pages neither repeat nor skip rows that tie.
+RESERVATION_ORDERINGS = {
+    "pickup_day": ("pickup_day", "pickup_slot", "pk"),
+    "-pickup_day": ("-pickup_day", "-pickup_slot", "-pk"),
+    "return_day": ("return_day", "pk"),
+    "-return_day": ("-return_day", "-pk"),
+    "code": ("code", "pk"),
+}
+ITEM_TYPE_ORDERINGS = {"name": ("name", "pk"), "-name": ("-name", "-pk")}
+UNIT_ORDERINGS = {
+    "asset_tag": ("asset_tag", "pk"),
+    "-asset_tag": ("-asset_tag", "-pk"),
+    "status": ("status", "asset_tag", "pk"),
+}
+DAMAGE_REPORT_ORDERINGS = {"reported_at": ("reported_at", "pk"), "-reported_at": ("-reported_at", "-pk")}
+
+
+@extend_schema_field({"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$", "example": "09:00"})
+class SlotField(serializers.TimeField):
+    """A pickup slot as the counter shows it, "09:00" (OpenAPI's `format: time` wants seconds and
+    a zone; a slot has neither)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%H:%M", input_formats=["%H:%M"], **kwargs)
+
+
+class PageQuerySerializer(serializers.Serializer):
+    """`?page=` and `?page_size=` of every list (ApiPagination)."""
+
+    page = serializers.IntegerField(min_value=1, max_value=10**6, required=False)
+    page_size = serializers.IntegerField(min_value=1, max_value=200, required=False)
+
+
+def _ordering_field(orderings, **options):
+    return serializers.ChoiceField(choices=list(orderings), **options)
+
+
+# The largest id a database key (BigAutoField) holds; a larger one is invalid input, not a 500.
+ID_MAX = 2**63 - 1
+
+
+@extend_schema_field({"oneOf": [{"type": "integer", "minimum": 1, "maximum": ID_MAX},
+                                 {"type": "string", "pattern": "^[-a-zA-Z0-9_]*[-a-zA-Z_][-a-zA-Z0-9_]*$",
+                                  "maxLength": 50}],
+                       "description": "The item type's slug (as in /item-types/) or id."})
+class ItemTypeRefField(serializers.Field):
+    """An item type in a booking line: its slug, as everywhere else in the API, or its id. A slug
+    becomes the id here; an unknown id is the booking service's quantity_invalid, as on the pages."""
+
+    default_error_messages = {"unknown": gettext_lazy("There is no item with this name.")}
+
+    def to_internal_value(self, data):
+        if isinstance(data, int) and not isinstance(data, bool):
+            return serializers.IntegerField(min_value=1, max_value=ID_MAX).run_validation(data)
+        slug = serializers.SlugField(max_length=50).run_validation(data)
+        pk = ItemType.objects.filter(slug=slug).values_list("pk", flat=True).first()
+        if pk is None:
+            self.fail("unknown")
+        return pk
+
+    def to_representation(self, value):
+        return value
+
 
 class ReservationLineInputSerializer(serializers.Serializer):
-    item_type = serializers.IntegerField(min_value=1)
+    item_type = ItemTypeRefField()
     quantity = serializers.IntegerField(min_value=1, max_value=500)
 
 
 class ReservationCreateInputSerializer(serializers.Serializer):
-    school = serializers.IntegerField(min_value=1)
+    school = serializers.IntegerField(min_value=1, max_value=ID_MAX)
     pickup_day = serializers.DateField()
-    pickup_slot = serializers.TimeField(format="%H:%M")
+    pickup_slot = SlotField()
     return_day = serializers.DateField()
     lines = ReservationLineInputSerializer(many=True, allow_empty=False, max_length=50)
     note = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
@@ -26,7 +96,7 @@ class ReservationChangeInputSerializer(serializers.Serializer):
     """What a change may touch; anything else in the body is ignored."""
 
     pickup_day = serializers.DateField(required=False)
-    pickup_slot = serializers.TimeField(format="%H:%M", required=False)
+    pickup_slot = SlotField(required=False)
     return_day = serializers.DateField(required=False)
     lines = ReservationLineInputSerializer(many=True, allow_empty=False, max_length=50, required=False)
 
@@ -40,8 +110,9 @@ class ReservationLineOutputSerializer(serializers.ModelSerializer):
 
 
 class ReservationOutputSerializer(serializers.ModelSerializer):
+    location = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     lines = ReservationLineOutputSerializer(many=True, read_only=True)
-    pickup_slot = serializers.TimeField(format="%H:%M")
+    pickup_slot = SlotField(read_only=True)
 
     class Meta:
         model = Reservation
@@ -62,6 +133,7 @@ class ItemTypeQuerySerializer(serializers.Serializer):
     location = serializers.SlugField(required=False, max_length=50)
     free_from = serializers.DateField(required=False)
     free_to = serializers.DateField(required=False)
+    ordering = _ordering_field(ITEM_TYPE_ORDERINGS, required=False, help_text="Default: by category, then name.")
 
     def validate(self, data):
         if bool(data.get("free_from")) != bool(data.get("free_to")):
@@ -96,15 +168,21 @@ AvailabilityQuerySerializer._declared_fields["to"] = serializers.DateField()
 class ItemTypeSerializer(serializers.ModelSerializer):
     category = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     location = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    required_qualification = serializers.StringRelatedField()
+    required_qualification = serializers.CharField(source="required_qualification.name", read_only=True,
+                                                   allow_null=True, default=None)
     loanable_units = serializers.IntegerField(read_only=True)
-    free_in_window = serializers.IntegerField(read_only=True, required=False)
+    free_in_window = serializers.SerializerMethodField(
+        help_text="Units free on every day of free_from–free_to; null without that filter.")
 
     class Meta:
         model = ItemType
         fields = ["slug", "name", "description", "contents", "category", "location", "loanable_units",
                   "max_loan_days", "min_lead_days", "max_advance_days", "turnaround_days", "required_qualification",
                   "paused", "paused_reason", "deliverable", "free_in_window"]
+
+    @extend_schema_field({"type": "integer", "nullable": True})
+    def get_free_in_window(self, item_type):
+        return getattr(item_type, "free_in_window", None)
 
 
 class AvailabilityDaySerializer(serializers.Serializer):
@@ -119,6 +197,8 @@ class AvailabilityDaySerializer(serializers.Serializer):
 class ReservationQuerySerializer(serializers.Serializer):
     day = serializers.DateField(required=False, help_text="Bookings picked up or due back on this day.")
     status = serializers.ChoiceField(choices=ReservationStatus.choices, required=False)
+    ordering = _ordering_field(RESERVATION_ORDERINGS, default="pickup_day",
+                               help_text="pickup_day orders by pickup day and slot.")
 
 
 class CounterScanInputSerializer(serializers.Serializer):
@@ -164,3 +244,75 @@ class CounterReturnOutputSerializer(serializers.Serializer):
     late = serializers.BooleanField()
     reservation = serializers.CharField()
     reservation_status = serializers.CharField()
+
+
+# Staff: units, schools, damage reports -----------------------------------------------------------
+
+
+class UnitQuerySerializer(serializers.Serializer):
+    location = serializers.SlugField(required=False, max_length=50,
+                                     help_text="One of your counters (403 for another, 404 if unknown).")
+    item_type = serializers.SlugField(required=False, max_length=200)
+    status = serializers.ChoiceField(choices=UnitStatus.choices, required=False)
+    search = serializers.CharField(required=False, max_length=100,
+                                   help_text="Part of the asset tag or of the serial number.")
+    ordering = _ordering_field(UNIT_ORDERINGS, default="asset_tag",
+                               help_text="status orders by status, then asset tag.")
+
+
+class UnitSerializer(serializers.ModelSerializer):
+    item_type = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    location = serializers.SlugRelatedField(source="item_type.location", slug_field="slug", read_only=True)
+    on_loan_for = serializers.CharField(
+        source="loan_code", read_only=True, allow_null=True,
+        help_text="The booking code the unit is out for (or assigned to at the desk), else null.",
+    )
+
+    class Meta:
+        model = Unit
+        fields = ["asset_tag", "item_type", "location", "status", "serial_number", "contents", "notes", "on_loan_for"]
+        read_only_fields = fields
+
+
+class SchoolQuerySerializer(serializers.Serializer):
+    search = serializers.CharField(required=False, max_length=100, help_text="Part of the name or the school number.")
+
+
+class SchoolSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = School
+        fields = ["id", "number", "name", "school_type"]
+        read_only_fields = fields
+
+
+class DamageReportQuerySerializer(serializers.Serializer):
+    location = serializers.SlugField(required=False, max_length=50,
+                                     help_text="One of your counters (403 for another, 404 if unknown).")
+    status = serializers.ChoiceField(choices=DamageReport.Status.choices, required=False)
+    kind = serializers.ChoiceField(choices=DamageReport.Kind.choices, required=False)
+    ordering = _ordering_field(DAMAGE_REPORT_ORDERINGS, required=False,
+                               help_text="Default: open reports first, newest first.")
+
+
+class DamageReportSerializer(serializers.ModelSerializer):
+    """A report without who reported or borrowed: the API's staff lists are for follow-up, the
+    names stay on the counter's pages."""
+
+    unit = serializers.SlugRelatedField(slug_field="asset_tag", read_only=True, allow_null=True)
+    reservation = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    resolution = serializers.ChoiceField(choices=DamageReport.Resolution.choices, allow_blank=True, read_only=True,
+                                         help_text="Empty while the report is open.")
+
+    class Meta:
+        model = DamageReport
+        fields = ["id", "kind", "source", "status", "description", "unit", "reservation", "reported_at",
+                  "resolution", "compensation_amount", "settled_at"]
+        read_only_fields = fields
+
+
+class DamageReportSettleInputSerializer(serializers.Serializer):
+    resolution = serializers.ChoiceField(choices=DamageReport.Resolution.choices)
+    compensation_amount = serializers.DecimalField(
+        max_digits=8, decimal_places=2, min_value=Decimal("0"), allow_null=True, default=None,
+        help_text="What the borrower pays, in euros; null or left out when nothing.",
+    )

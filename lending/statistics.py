@@ -18,30 +18,37 @@ from lending.models import DamageReport, UnitEvent
 FIRST_YEAR = 2000  # no centre kept these figures in this system before; keeps the form's range sane
 
 
-def _reports_at_q(location, prefix=""):
+def _reports_at_q(locations, prefix=""):
     # A report with a unit belongs to the unit's counter; one for a loan as a whole (no unit) to
-    # the booking's counter.
-    return Q(**{f"{prefix}unit__item_type__location": location}) | Q(
-        **{f"{prefix}unit__isnull": True, f"{prefix}reservation__location": location}
+    # the booking's counter. `locations`: a list or queryset of counters.
+    return Q(**{f"{prefix}unit__item_type__location__in": locations}) | Q(
+        **{f"{prefix}unit__isnull": True, f"{prefix}reservation__location__in": locations}
     )
+
+
+def _open_first(reports):
+    return reports.annotate(
+        open_first=Case(
+            When(status=DamageReport.Status.OPEN, then=Value(0)), default=Value(1), output_field=IntegerField()
+        )
+    ).order_by("open_first", "-reported_at", "-id")
 
 
 def damage_reports_at(*, location):
     """The damage reports of one counter, open ones first, newest first within each status,
     with what the follow-up list shows (unit, item, booking, borrower, school)."""
-    return (
-        DamageReport.objects.filter(_reports_at_q(location))
-        .select_related(
+    return _open_first(
+        DamageReport.objects.filter(_reports_at_q([location])).select_related(
             "unit", "unit__item_type", "reservation", "reservation__school", "reservation__borrower", "reported_by",
             "settled_by",
         )
-        .annotate(
-            open_first=Case(
-                When(status=DamageReport.Status.OPEN, then=Value(0)), default=Value(1), output_field=IntegerField()
-            )
-        )
-        .order_by("open_first", "-reported_at", "-id")
     )
+
+
+def damage_reports_at_counters(*, locations):
+    """The damage reports of several counters (a staff member's: `staff_locations`), ordered as
+    `damage_reports_at` orders them, with their unit and booking but not who reported or borrowed."""
+    return _open_first(DamageReport.objects.filter(_reports_at_q(locations)).select_related("unit", "reservation"))
 
 
 def year_bounds(year):
@@ -147,7 +154,7 @@ def damage_statistics(*, year, location=None):
     if location is not None:
         item_types = item_types.filter(location=location)
         units = units.filter(item_type__location=location)
-        reports = reports.filter(_reports_at_q(location))
+        reports = reports.filter(_reports_at_q([location]))
 
     unit_counts = dict(
         units.values("item_type_id").annotate(count=Count("pk")).order_by().values_list("item_type_id", "count")

@@ -14,4 +14,10 @@ urlpatterns = [
     path("counter/scan/", api.CounterScanApi.as_view(), name="counter_scan"),
     path("counter/handover/", api.CounterHandoverApi.as_view(), name="counter_handover"),
     path("counter/return/", api.CounterReturnApi.as_view(), name="counter_return"),
+    path("units/", api.UnitListApi.as_view(), name="unit_list"),
+    path("units/<str:asset_tag>/", api.UnitDetailApi.as_view(), name="unit_detail"),
+    path("schools/", api.SchoolListApi.as_view(), name="school_list"),
+    path("schools/<int:pk>/", api.SchoolDetailApi.as_view(), name="school_detail"),
+    path("damage-reports/", api.DamageReportListApi.as_view(), name="damage_report_list"),
+    path("damage-reports/<int:pk>/", api.DamageReportDetailApi.as_view(), name="damage_report_detail"),
 ]

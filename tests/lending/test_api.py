@@ -241,3 +241,21 @@ def test_hand_over_and_return_through_the_api(client, location, at_the_counter):
     reused = post(client, "counter_handover", {"location": location.slug, "booking": booking.code,
                                                "complete": True}, key="c")
     assert (reused.status_code, reused.json()["code"]) == (409, "idempotency_key_reused")
+
+
+def test_a_line_names_its_item_by_slug_as_the_catalogue_does(api_client, school_a, item_type, teacher_a):
+    data = payload(school_a, item_type, 2)
+    data["lines"] = [{"item_type": "vr-koffer", "quantity": 2}]
+    response = api_client.post(URL, data, content_type="application/json")
+    assert response.status_code == 201
+    assert Reservation.objects.get().lines.get().item_type == item_type
+
+
+@pytest.mark.parametrize("reference", ["gibt-es-nicht", "kein slug!", True, 2**63])
+def test_an_unknown_or_malformed_item_reference_is_a_400(api_client, school_a, item_type, reference):
+    data = payload(school_a, item_type)
+    data["lines"] = [{"item_type": reference, "quantity": 1}]
+    response = api_client.post(URL, data, content_type="application/json")
+    assert response.status_code == 400
+    assert "item_type" in response.json()["fields"]["lines"]["0"]
+    assert not Reservation.objects.exists()
