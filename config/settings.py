@@ -287,6 +287,8 @@ REST_FRAMEWORK = {
         "anon": env_rate("API_THROTTLE_ANONYMOUS", "60/minute"),
         "token": env_rate("API_THROTTLE_TOKEN", "600/minute"),
     },
+    # Scripts and the web app send JSON; one body format keeps the schema and the checks simple.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "lending.api.api_exception_handler",
 }
@@ -296,10 +298,16 @@ SPECTACULAR_SETTINGS = {
                    '{"code": "...", "detail": "...", "fields": {...}} with 400, 403, 404 or 409.',
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # A PATCH body's required fields stay required in the schema (settling needs a resolution).
+    "COMPONENT_SPLIT_PATCH": False,
     # Swagger UI from the drf-spectacular-sidecar package, served as our own static files.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "lending.api_schema.add_common_responses",
+    ],
 }
 
 LOGGING = {

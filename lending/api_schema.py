@@ -1,0 +1,18 @@
+"""Answers every API operation can give, added to the OpenAPI schema in one place
+(settings.SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"]) rather than on each view."""
+
+ERROR = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+def add_common_responses(result, generator, request, public):
+    for path in result.get("paths", {}).values():
+        for operation in path.values():
+            responses = operation.setdefault("responses", {})
+            if {} not in operation.get("security", [{}]):
+                responses.setdefault("403", {**ERROR, "description": "Not signed in, or not allowed to."})
+            if any(parameter["name"] == "page" for parameter in operation.get("parameters", [])):
+                responses.setdefault("404", {**ERROR, "description": "A page past the end."})
+            if "requestBody" in operation:
+                responses.setdefault("415", {**ERROR, "description": "The body is not JSON."})
+            responses.setdefault("429", {**ERROR, "description": "Too many requests; see the Retry-After header."})
+    return result
