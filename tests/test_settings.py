@@ -37,6 +37,13 @@ def test_a_malformed_boolean_is_refused():
     assert "DEBUG must be true or false" in result.stderr
 
 
+def test_a_malformed_api_rate_is_refused():
+    result = load_settings(DEBUG="true", API_THROTTLE_TOKEN="600 pro Minute")
+    assert result.returncode != 0
+    assert "API_THROTTLE_TOKEN must look like 60/minute" in result.stderr
+    assert load_settings(DEBUG="true", API_THROTTLE_TOKEN="20/second").returncode == 0
+
+
 def test_database_url_selects_postgresql():
     result = load_settings(DEBUG="true", DATABASE_URL="postgres://user@db.example:5432/verleih")
     assert result.returncode == 0, result.stderr
