@@ -294,8 +294,11 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Technikverleih API",
-    "DESCRIPTION": "Booking and counter API of the Technikverleih. Refusals: "
-                   '{"code": "...", "detail": "...", "fields": {...}} with 400, 403, 404 or 409.',
+    "DESCRIPTION": "Booking and counter API of the Technikverleih. Scripts of counter staff send a personal "
+                   "token from *My account* as `Authorization: Bearer tv_…`; the web app its session and CSRF "
+                   'token. Refusals: {"code": "...", "detail": "...", "fields": {...}} with 400, 403, 404 or '
+                   "409, and 429 with Retry-After when too many requests came. Lists are paginated "
+                   "(`page`, `page_size` up to 200).",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     # A PATCH body's required fields stay required in the schema (settling needs a resolution).
