@@ -38,7 +38,9 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
 
 
 class TokenScope(permissions.BasePermission):
-    """A read-only token may read and nothing else; sessions and read-write tokens pass."""
+    """A read-only token may read and nothing else; sessions and read-write tokens pass. A view
+    that only looks something up through a POST says so with `lookup_only = True` (the counter
+    scan: it changes nothing but the unit's or booking's "scanned" history)."""
 
     message = _("This API token may only read. Create a read-and-write token for changes.")
     code = "token_read_only"
@@ -46,7 +48,7 @@ class TokenScope(permissions.BasePermission):
     def has_permission(self, request, view):
         token = request.auth
         if isinstance(token, ApiToken) and not token.can_write:
-            return request.method in permissions.SAFE_METHODS
+            return request.method in permissions.SAFE_METHODS or getattr(view, "lookup_only", False)
         return True
 
 

@@ -8,6 +8,7 @@ of the API applies to it unchanged.
 import datetime
 import hashlib
 import hmac
+import logging
 import secrets
 
 from django.db import transaction
@@ -15,6 +16,8 @@ from django.utils import timezone
 
 from accounts.models import ApiToken, User
 from accounts.services import AccountError
+
+logger = logging.getLogger(__name__)
 
 PREFIX = "tv_"
 TOKEN_BYTES = 32
@@ -44,13 +47,44 @@ def api_token_create(*, user, name, scope):
             raise AccountError("api_token_limit")
         token = ApiToken.objects.create(user=user, name=name, scope=scope, prefix=raw[:len(PREFIX) + 6],
                                         token_hash=_hash(raw))
+    logger.info("API token %s (%s, %s) created by user %s", token.pk, token.prefix, scope, user.pk)
     return token, raw
 
 
 def api_token_revoke(*, user, token_id):
     """Revoke one of `user`'s own tokens; it stops at once. Returns whether there was one."""
     deleted, _ = ApiToken.objects.filter(user=user, pk=token_id).delete()
+    if deleted:
+        logger.info("API token %s revoked by user %s", token_id, user.pk)
     return bool(deleted)
+
+
+def api_tokens_revoke_all(*, user, reason):
+    """Revoke every token of `user` (their credentials changed). Returns how many there were."""
+    deleted, _ = ApiToken.objects.filter(user=user).delete()
+    if deleted:
+        logger.info("%s API token(s) of user %s revoked: %s", deleted, user.pk, reason)
+    return deleted
+
+
+# Receivers, connected in AccountsConfig.ready(): a token is as good as the credentials it was
+# created with. Whoever changes a password or removes a second factor (perhaps because someone
+# else knew it) should not have to remember the tokens as well.
+
+
+def revoke_on_password_change(sender, instance, update_fields=None, **kwargs):
+    """pre_save of User: any new password, however it was set (account page, reset link, admin,
+    `changepassword`)."""
+    if instance.pk is None or (update_fields is not None and "password" not in update_fields):
+        return
+    stored = User.objects.filter(pk=instance.pk).values_list("password", flat=True).first()
+    if stored is not None and stored != instance.password:
+        api_tokens_revoke_all(user=instance, reason="password changed")
+
+
+def revoke_on_second_factor_removed(sender, user, **kwargs):
+    """allauth.mfa's authenticator_removed."""
+    api_tokens_revoke_all(user=user, reason="second factor removed")
 
 
 def api_token_lookup(raw):

@@ -27,4 +27,4 @@ class ApiTokenForm(forms.Form):
                            help_text=_("E.g. “Kiosk counter 1”, so you know which one to revoke later."))
     scope = forms.ChoiceField(label=_("Access"), choices=ApiToken.Scope.choices, initial=ApiToken.Scope.READ,
                               widget=forms.RadioSelect,
-                              help_text=_("Read only is enough for looking up bookings, units and schools."))
+                              help_text=_("Read only is enough for looking up bookings, units and schools and for resolving scans."))

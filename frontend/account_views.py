@@ -4,6 +4,7 @@ tokens for staff, a download of one's own data (DSGVO art. 15 and 20) and deleti
 
 import json
 
+from allauth.account.decorators import reauthentication_required
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
@@ -59,8 +60,13 @@ def profile(request):
 
 @login_required
 @require_POST
+@reauthentication_required
 def api_token_create(request):
-    """A new API token, shown once in this answer (like the calendar link: only its hash is kept)."""
+    """A new API token, shown once in this answer (like the calendar link: only its hash is kept).
+
+    A token outlives the session, so whoever creates one proves it is them first (allauth asks
+    for the password or the one-time code again unless they signed in minutes ago, then replays
+    this request)."""
     form = ApiTokenForm(request.POST)
     if not form.is_valid():
         return _render_profile(request, api_token_form=form, status=400)

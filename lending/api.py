@@ -12,7 +12,7 @@ from django.http import QueryDict
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import AllowAny, BasePermission
@@ -90,6 +90,19 @@ def _valid(serializer_class, data):
     return serializer.validated_data
 
 
+def _booking_lines(lines):
+    """[(item type id, quantity)] for the booking service from validated lines, whose item types
+    are ids or slugs: the slugs are looked up in one query. An unknown slug is a 400 on its line;
+    an unknown id is left to the service (quantity_invalid, as on the pages)."""
+    slugs = {line["item_type"] for line in lines if isinstance(line["item_type"], str)}
+    ids = dict(ItemType.objects.filter(slug__in=slugs).values_list("slug", "pk")) if slugs else {}
+    unknown = {str(index): {"item_type": [_("There is no item with this name.")]}
+               for index, line in enumerate(lines) if isinstance(line["item_type"], str) and line["item_type"] not in ids}
+    if unknown:
+        raise exceptions.ValidationError({"lines": unknown})
+    return [(ids.get(line["item_type"], line["item_type"]), line["quantity"]) for line in lines]
+
+
 def booking_error_response(error):
     return Response({"code": error.code, "detail": str(error.message), "fields": {}}, status=error.http_status)
 
@@ -116,56 +129,6 @@ def api_exception_handler(exc, context):
     return response
 
 
-class ItemTypeListApi(APIView):
-    permission_classes = [AllowAny]  # the catalogue is public, as on the pages
-
-    @extend_schema(parameters=[ItemTypeQuerySerializer], responses={200: ItemTypeSerializer(many=True),
-                                                                    400: ErrorSerializer})
-    def get(self, request):
-        data = _valid(ItemTypeQuerySerializer, request.query_params)
-        item_types = item_types_visible(search=data.get("search", ""), category=data.get("category"))
-        if data.get("location"):
-            item_types = item_types.filter(location__slug=data["location"])
-        if data.get("ordering"):
-            item_types = item_types.order_by(*ITEM_TYPE_ORDERINGS[data["ordering"]])
-        item_types = list(item_types)
-        if data.get("free_from"):
-            item_types = item_types_free_between(
-                item_types, first_day=data["free_from"], last_day=data["free_to"], today=timezone.localdate()
-            )
-        return Response(ItemTypeSerializer(item_types, many=True).data)
-
-
-class ItemTypeDetailApi(APIView):
-    permission_classes = [AllowAny]
-
-    @extend_schema(responses={200: ItemTypeSerializer, 404: ErrorSerializer})
-    def get(self, request, slug):
-        item_type = get_object_or_404(item_types_visible(), slug=slug)
-        return Response(ItemTypeSerializer(item_type).data)
-
-
-class AvailabilityApi(APIView):
-    permission_classes = [AllowAny]
-
-    @extend_schema(parameters=[AvailabilityQuerySerializer],
-                   responses={200: AvailabilityDaySerializer(many=True), 400: ErrorSerializer, 404: ErrorSerializer})
-    def get(self, request):
-        data = _valid(AvailabilityQuerySerializer, request.query_params)
-        item_type = get_object_or_404(ItemType.objects.select_related("location"), slug=data["item_type"])
-        first_day, last_day = data["from"], data["to"]
-        free = availability(item_type_ids=[item_type.pk], first_day=first_day, last_day=last_day,
-                            today=timezone.localdate())[item_type.pk]
-        days = {day.day: day for day in counter_days(location=item_type.location, first_day=first_day,
-                                                     last_day=last_day)}
-        rows = [
-            {"day": day, "loanable": counts.loanable, "held": counts.held, "free": counts.free,
-             "counter_day": days[day].is_open, "closure": days[day].closure_reason or ""}
-            for day, counts in free.days()
-        ]
-        return Response(AvailabilityDaySerializer(rows, many=True).data)
-
-
 class ApiPagination(PageNumberPagination):
     """Every list of the API: `?page=` and `?page_size=` (at most 200); a page past the end is a 404."""
 
@@ -190,7 +153,71 @@ def _paginated(view, request, queryset, serializer_class):
     return paginator.get_paginated_response(serializer_class(page, many=True).data)
 
 
-class ReservationCreateApi(APIView):
+class ApiView(APIView):
+    """Every view of the API. A caller refused for missing or wrong credentials counts against
+    the anonymous rate limit too: DRF checks the limits only after authentication and
+    permissions, so without this a script guessing tokens would never be slowed down."""
+
+    def initial(self, request, *args, **kwargs):
+        try:
+            super().initial(request, *args, **kwargs)
+        except (exceptions.NotAuthenticated, exceptions.AuthenticationFailed):
+            self.check_throttles(request)  # 429 instead of 403 once over the limit
+            raise
+
+
+class ItemTypeListApi(ApiView):
+    permission_classes = [AllowAny]  # the catalogue is public, as on the pages
+    pagination_class = ApiPagination
+
+    @extend_schema(parameters=[ItemTypeQuerySerializer], responses={200: ItemTypeSerializer(many=True),
+                                                                    400: ErrorSerializer})
+    def get(self, request):
+        data = _valid(ItemTypeQuerySerializer, request.query_params)
+        item_types = item_types_visible(search=data.get("search", ""), category=data.get("category"))
+        if data.get("location"):
+            item_types = item_types.filter(location__slug=data["location"])
+        if data.get("ordering"):
+            item_types = item_types.order_by(*ITEM_TYPE_ORDERINGS[data["ordering"]])
+        if data.get("free_from"):
+            # The engine answers for all of them at once (two queries), then the page is cut.
+            item_types = item_types_free_between(
+                list(item_types), first_day=data["free_from"], last_day=data["free_to"], today=timezone.localdate()
+            )
+        return _paginated(self, request, item_types, ItemTypeSerializer)
+
+
+class ItemTypeDetailApi(ApiView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses={200: ItemTypeSerializer, 404: ErrorSerializer})
+    def get(self, request, slug):
+        item_type = get_object_or_404(item_types_visible(), slug=slug)
+        return Response(ItemTypeSerializer(item_type).data)
+
+
+class AvailabilityApi(ApiView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(parameters=[AvailabilityQuerySerializer],
+                   responses={200: AvailabilityDaySerializer(many=True), 400: ErrorSerializer, 404: ErrorSerializer})
+    def get(self, request):
+        data = _valid(AvailabilityQuerySerializer, request.query_params)
+        item_type = get_object_or_404(ItemType.objects.select_related("location"), slug=data["item_type"])
+        first_day, last_day = data["from"], data["to"]
+        free = availability(item_type_ids=[item_type.pk], first_day=first_day, last_day=last_day,
+                            today=timezone.localdate())[item_type.pk]
+        days = {day.day: day for day in counter_days(location=item_type.location, first_day=first_day,
+                                                     last_day=last_day)}
+        rows = [
+            {"day": day, "loanable": counts.loanable, "held": counts.held, "free": counts.free,
+             "counter_day": days[day].is_open, "closure": days[day].closure_reason or ""}
+            for day, counts in free.days()
+        ]
+        return Response(AvailabilityDaySerializer(rows, many=True).data)
+
+
+class ReservationCreateApi(ApiView):
     """GET: the caller's bookings (staff: those of their counters); POST: book."""
 
     pagination_class = ApiPagination  # read by the schema only: GET answers with a page
@@ -219,14 +246,14 @@ class ReservationCreateApi(APIView):
             reservation = reservation_create(
                 borrower=request.user, school=school, pickup_day=data["pickup_day"],
                 pickup_slot=data["pickup_slot"], return_day=data["return_day"],
-                lines=[(line["item_type"], line["quantity"]) for line in data["lines"]], note=data["note"],
+                lines=_booking_lines(data["lines"]), note=data["note"],
             )
         except BookingError as error:
             return booking_error_response(error)
         return Response(ReservationOutputSerializer(reservation).data, status=status.HTTP_201_CREATED)
 
 
-class ReservationDetailApi(APIView):
+class ReservationDetailApi(ApiView):
     """One booking of the caller (staff: of their counters); PATCH changes days, slot or lines
     through reservation_change. Nothing else can be set: borrower, status and school are not
     fields of the request."""
@@ -246,14 +273,14 @@ class ReservationDetailApi(APIView):
             reservation = reservation_change(
                 reservation=reservation, actor=request.user, pickup_day=data.get("pickup_day"),
                 pickup_slot=data.get("pickup_slot"), return_day=data.get("return_day"),
-                lines=None if lines is None else [(line["item_type"], line["quantity"]) for line in lines],
+                lines=None if lines is None else _booking_lines(lines),
             )
         except BookingError as error:
             return booking_error_response(error)
         return Response(ReservationOutputSerializer(reservation_get_for_user(user=request.user, code=code)).data)
 
 
-class ReservationCancelApi(APIView):
+class ReservationCancelApi(ApiView):
     @extend_schema(request=None, responses={200: ReservationOutputSerializer, 404: ErrorSerializer,
                                             409: ErrorSerializer})
     def post(self, request, code):
@@ -267,9 +294,12 @@ class ReservationCancelApi(APIView):
 
 
 
-class CounterScanApi(APIView):
+class CounterScanApi(ApiView):
     """What a scan at a counter finds and what comes next, as on the counter page (counter_scan):
-    a handheld scanner script posts the text it read. Staff of that counter only (403)."""
+    a handheld scanner script posts the text it read. Staff of that counter only (403); a
+    read-only token may scan, as a kiosk that only shows what a code is."""
+
+    lookup_only = True
 
     @extend_schema(request=CounterScanInputSerializer,
                    responses={200: CounterScanOutputSerializer, 400: ErrorSerializer, 403: ErrorSerializer,
@@ -277,7 +307,7 @@ class CounterScanApi(APIView):
     def post(self, request):
         data = _valid(CounterScanInputSerializer, request.data)
         location = counter_location_get(user=request.user, slug=data["location"])
-        at_desk = reservation_get_for_user(user=request.user, code=data["booking"]) if data.get("booking") else None
+        at_desk = reservation_get_for_user(user=request.user, code=data["reservation"]) if data.get("reservation") else None
         try:
             outcome = counter_scan(actor=request.user, location=location, raw=data["code"], hosts=scan_hosts(request),
                                    at_desk=at_desk)
@@ -290,15 +320,23 @@ class CounterScanApi(APIView):
         }).data)
 
 
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
+    description="Required, here or as the body's idempotency_key: any unique text up to 100 characters "
+                "(e.g. a UUID per scan). The same key again returns the first answer and changes nothing.",
+)
+
+
 def _idempotent(request, *, endpoint, action):
     """Answer `action()` once per Idempotency-Key header (or `idempotency_key` field) and user: a
     retried request gets the stored answer and changes nothing again. The key row is written in
     the same transaction as the action, so a crash leaves neither; a second request with the same
     key waits for the first (the unique index) and then reads its answer."""
     key = request.headers.get("Idempotency-Key") or request.data.get("idempotency_key")
-    if not key or len(str(key)) > 100:
-        return Response({"code": "invalid", "detail": _("Send an Idempotency-Key of at most 100 characters."),
-                         "fields": {"idempotency_key": [_("This field is required.")]}}, status=400)
+    problem = (_("Send an Idempotency-Key header (or an idempotency_key field).") if not key
+               else _("An Idempotency-Key has at most 100 characters.") if len(str(key)) > 100 else None)
+    if problem:
+        return Response({"code": "invalid", "detail": problem, "fields": {"idempotency_key": [problem]}}, status=400)
     with transaction.atomic():
         try:
             with transaction.atomic():
@@ -315,17 +353,17 @@ def _idempotent(request, *, endpoint, action):
     return response
 
 
-class CounterHandoverApi(APIView):
+class CounterHandoverApi(ApiView):
     """Assign a scanned unit to a booking at a counter (handover_assign_unit), and with
     `"complete": true` confirm the hand-over (handover_complete). Idempotent per key."""
 
-    @extend_schema(request=CounterHandoverInputSerializer,
+    @extend_schema(request=CounterHandoverInputSerializer, parameters=[IDEMPOTENCY_KEY],
                    responses={200: ReservationOutputSerializer, 400: ErrorSerializer, 403: ErrorSerializer,
                               404: ErrorSerializer, 409: ErrorSerializer})
     def post(self, request):
         data = _valid(CounterHandoverInputSerializer, request.data)
         location = counter_location_get(user=request.user, slug=data["location"])
-        reservation = reservation_get_for_user(user=request.user, code=data["booking"])
+        reservation = reservation_get_for_user(user=request.user, code=data["reservation"])
         if reservation.location_id != location.pk:
             return booking_error_response(BookingError("scan_other_location"))
         unit = get_object_or_404(Unit, asset_tag=data["unit"], item_type__location=location) if data.get("unit") else None
@@ -344,10 +382,10 @@ class CounterHandoverApi(APIView):
         return _idempotent(request, endpoint="handover", action=action)
 
 
-class CounterReturnApi(APIView):
+class CounterReturnApi(ApiView):
     """Take a unit back at a counter with its condition (takeback_unit). Idempotent per key."""
 
-    @extend_schema(request=CounterReturnInputSerializer,
+    @extend_schema(request=CounterReturnInputSerializer, parameters=[IDEMPOTENCY_KEY],
                    responses={200: CounterReturnOutputSerializer, 400: ErrorSerializer, 403: ErrorSerializer,
                               404: ErrorSerializer, 409: ErrorSerializer})
     def post(self, request):
@@ -379,7 +417,7 @@ class IsCounterStaff(BasePermission):
         return request.user.is_authenticated and request.user.is_counter_staff
 
 
-class CounterStaffApi(APIView):
+class CounterStaffApi(ApiView):
     """A view for counter staff only. It adds to the default permissions instead of replacing
     them, so signing in (and what a token may do) is still checked first."""
 
@@ -424,7 +462,7 @@ class UnitDetailApi(CounterStaffApi):
         return Response(UnitSerializer(unit).data)
 
 
-class SchoolListApi(APIView):
+class SchoolListApi(ApiView):
     """The schools the caller may look up: staff all active ones, a teacher their own, whose id
     POST /reservations/ takes."""
 
@@ -441,7 +479,7 @@ class SchoolListApi(APIView):
         return _paginated(self, request, schools, SchoolSerializer)
 
 
-class SchoolDetailApi(APIView):
+class SchoolDetailApi(ApiView):
     """One school the caller may see, as in the list; any other is 404."""
 
     @extend_schema(responses={200: SchoolSerializer, 403: ErrorSerializer, 404: ErrorSerializer})

@@ -8,8 +8,8 @@ def add_common_responses(result, generator, request, public):
     for path in result.get("paths", {}).values():
         for operation in path.values():
             responses = operation.setdefault("responses", {})
-            if {} not in operation.get("security", [{}]):
-                responses.setdefault("403", {**ERROR, "description": "Not signed in, or not allowed to."})
+            # Also on public operations: a wrong or revoked token is refused there too.
+            responses.setdefault("403", {**ERROR, "description": "Not signed in, a wrong token, or not allowed to."})
             if any(parameter["name"] == "page" for parameter in operation.get("parameters", [])):
                 responses.setdefault("404", {**ERROR, "description": "A page past the end."})
             if "requestBody" in operation:

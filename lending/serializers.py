@@ -1,3 +1,4 @@
+import datetime
 from decimal import Decimal
 
 from django.utils.translation import gettext as _
@@ -53,26 +54,38 @@ def _ordering_field(orderings, **options):
 
 # The largest id a database key (BigAutoField) holds; a larger one is invalid input, not a 500.
 ID_MAX = 2**63 - 1
+# Slugs as long as the model allows (item types' are the longest).
+ITEM_TYPE_SLUG_MAX = ItemType._meta.get_field("slug").max_length
+# Days the API reads: far enough for any booking or statistic, near enough that date arithmetic
+# (a window, a turnaround buffer) never leaves Python's calendar.
+FIRST_DAY = datetime.date(2000, 1, 1)
+LAST_DAY = datetime.date(2199, 12, 31)
+
+
+class DayField(serializers.DateField):
+    """A day between FIRST_DAY and LAST_DAY, as YYYY-MM-DD."""
+
+    default_error_messages = {"out_of_range": gettext_lazy("Give a day between {first} and {last}.")}
+
+    def to_internal_value(self, value):
+        day = super().to_internal_value(value)
+        if not FIRST_DAY <= day <= LAST_DAY:
+            self.fail("out_of_range", first=FIRST_DAY.isoformat(), last=LAST_DAY.isoformat())
+        return day
 
 
 @extend_schema_field({"oneOf": [{"type": "integer", "minimum": 1, "maximum": ID_MAX},
                                  {"type": "string", "pattern": "^[-a-zA-Z0-9_]*[-a-zA-Z_][-a-zA-Z0-9_]*$",
-                                  "maxLength": 50}],
+                                  "maxLength": ITEM_TYPE_SLUG_MAX}],
                        "description": "The item type's slug (as in /item-types/) or id."})
 class ItemTypeRefField(serializers.Field):
-    """An item type in a booking line: its slug, as everywhere else in the API, or its id. A slug
-    becomes the id here; an unknown id is the booking service's quantity_invalid, as on the pages."""
-
-    default_error_messages = {"unknown": gettext_lazy("There is no item with this name.")}
+    """An item type in a booking line: its slug, as everywhere else in the API, or its id. Only the
+    form is checked here; the view looks all slugs of a request up at once (`_booking_lines`)."""
 
     def to_internal_value(self, data):
         if isinstance(data, int) and not isinstance(data, bool):
             return serializers.IntegerField(min_value=1, max_value=ID_MAX).run_validation(data)
-        slug = serializers.SlugField(max_length=50).run_validation(data)
-        pk = ItemType.objects.filter(slug=slug).values_list("pk", flat=True).first()
-        if pk is None:
-            self.fail("unknown")
-        return pk
+        return serializers.SlugField(max_length=ITEM_TYPE_SLUG_MAX).run_validation(data)
 
     def to_representation(self, value):
         return value
@@ -85,9 +98,9 @@ class ReservationLineInputSerializer(serializers.Serializer):
 
 class ReservationCreateInputSerializer(serializers.Serializer):
     school = serializers.IntegerField(min_value=1, max_value=ID_MAX)
-    pickup_day = serializers.DateField()
+    pickup_day = DayField()
     pickup_slot = SlotField()
-    return_day = serializers.DateField()
+    return_day = DayField()
     lines = ReservationLineInputSerializer(many=True, allow_empty=False, max_length=50)
     note = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
 
@@ -95,9 +108,9 @@ class ReservationCreateInputSerializer(serializers.Serializer):
 class ReservationChangeInputSerializer(serializers.Serializer):
     """What a change may touch; anything else in the body is ignored."""
 
-    pickup_day = serializers.DateField(required=False)
+    pickup_day = DayField(required=False)
     pickup_slot = SlotField(required=False)
-    return_day = serializers.DateField(required=False)
+    return_day = DayField(required=False)
     lines = ReservationLineInputSerializer(many=True, allow_empty=False, max_length=50, required=False)
 
 
@@ -131,8 +144,8 @@ class ItemTypeQuerySerializer(serializers.Serializer):
     search = serializers.CharField(required=False, max_length=100)
     category = serializers.SlugRelatedField(slug_field="slug", queryset=Category.objects.all(), required=False)
     location = serializers.SlugField(required=False, max_length=50)
-    free_from = serializers.DateField(required=False)
-    free_to = serializers.DateField(required=False)
+    free_from = DayField(required=False)
+    free_to = DayField(required=False)
     ordering = _ordering_field(ITEM_TYPE_ORDERINGS, required=False, help_text="Default: by category, then name.")
 
     def validate(self, data):
@@ -148,7 +161,7 @@ class ItemTypeQuerySerializer(serializers.Serializer):
 
 
 class AvailabilityQuerySerializer(serializers.Serializer):
-    item_type = serializers.SlugField(max_length=50)
+    item_type = serializers.SlugField(max_length=ITEM_TYPE_SLUG_MAX)
     # "from" is a Python keyword: declared below.
 
     def validate(self, data):
@@ -161,8 +174,8 @@ class AvailabilityQuerySerializer(serializers.Serializer):
         return data
 
 
-AvailabilityQuerySerializer._declared_fields["from"] = serializers.DateField()
-AvailabilityQuerySerializer._declared_fields["to"] = serializers.DateField()
+AvailabilityQuerySerializer._declared_fields["from"] = DayField()
+AvailabilityQuerySerializer._declared_fields["to"] = DayField()
 
 
 class ItemTypeSerializer(serializers.ModelSerializer):
@@ -195,7 +208,7 @@ class AvailabilityDaySerializer(serializers.Serializer):
 
 
 class ReservationQuerySerializer(serializers.Serializer):
-    day = serializers.DateField(required=False, help_text="Bookings picked up or due back on this day.")
+    day = DayField(required=False, help_text="Bookings picked up or due back on this day.")
     status = serializers.ChoiceField(choices=ReservationStatus.choices, required=False)
     ordering = _ordering_field(RESERVATION_ORDERINGS, default="pickup_day",
                                help_text="pickup_day orders by pickup day and slot.")
@@ -205,8 +218,8 @@ class CounterScanInputSerializer(serializers.Serializer):
     location = serializers.SlugField(max_length=50, help_text="The counter's slug.")
     code = serializers.CharField(max_length=2000, trim_whitespace=False, allow_blank=True,
                                  help_text="What the scanner read: a booking's or a label's link, or a bare code.")
-    booking = serializers.CharField(required=False, max_length=40,
-                                    help_text="The booking at the desk, if any (a unit scanned then joins it).")
+    reservation = serializers.CharField(required=False, max_length=40,
+                                        help_text="The booking code at the desk, if any (a unit scanned then joins it).")
 
 
 class CounterScanOutputSerializer(serializers.Serializer):
@@ -217,7 +230,7 @@ class CounterScanOutputSerializer(serializers.Serializer):
 
 class CounterHandoverInputSerializer(serializers.Serializer):
     location = serializers.SlugField(max_length=50)
-    booking = serializers.CharField(max_length=40)
+    reservation = serializers.CharField(max_length=40, help_text="The booking code.")
     unit = serializers.CharField(required=False, max_length=40, help_text="The scanned unit's asset tag.")
     complete = serializers.BooleanField(default=False, help_text="Confirm the hand-over after this unit.")
     idempotency_key = serializers.CharField(required=False, max_length=100,
@@ -252,7 +265,7 @@ class CounterReturnOutputSerializer(serializers.Serializer):
 class UnitQuerySerializer(serializers.Serializer):
     location = serializers.SlugField(required=False, max_length=50,
                                      help_text="One of your counters (403 for another, 404 if unknown).")
-    item_type = serializers.SlugField(required=False, max_length=200)
+    item_type = serializers.SlugField(required=False, max_length=ITEM_TYPE_SLUG_MAX)
     status = serializers.ChoiceField(choices=UnitStatus.choices, required=False)
     search = serializers.CharField(required=False, max_length=100,
                                    help_text="Part of the asset tag or of the serial number.")
@@ -263,14 +276,14 @@ class UnitQuerySerializer(serializers.Serializer):
 class UnitSerializer(serializers.ModelSerializer):
     item_type = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     location = serializers.SlugRelatedField(source="item_type.location", slug_field="slug", read_only=True)
-    on_loan_for = serializers.CharField(
+    reservation = serializers.CharField(
         source="loan_code", read_only=True, allow_null=True,
         help_text="The booking code the unit is out for (or assigned to at the desk), else null.",
     )
 
     class Meta:
         model = Unit
-        fields = ["asset_tag", "item_type", "location", "status", "serial_number", "contents", "notes", "on_loan_for"]
+        fields = ["asset_tag", "item_type", "location", "status", "serial_number", "contents", "notes", "reservation"]
         read_only_fields = fields
 
 

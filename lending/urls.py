@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from lending import api
 
@@ -15,7 +15,9 @@ urlpatterns = [
     path("counter/handover/", api.CounterHandoverApi.as_view(), name="counter_handover"),
     path("counter/return/", api.CounterReturnApi.as_view(), name="counter_return"),
     path("units/", api.UnitListApi.as_view(), name="unit_list"),
-    path("units/<str:asset_tag>/", api.UnitDetailApi.as_view(), name="unit_detail"),
+    # Only what an asset tag can be (catalog.models.ASSET_TAG_VALIDATOR): anything else is a 404
+    # before it reaches the database (PostgreSQL refuses a NUL byte in a query with an error).
+    re_path(r"^units/(?P<asset_tag>[A-Za-z0-9][A-Za-z0-9-]{0,39})/$", api.UnitDetailApi.as_view(), name="unit_detail"),
     path("schools/", api.SchoolListApi.as_view(), name="school_list"),
     path("schools/<int:pk>/", api.SchoolDetailApi.as_view(), name="school_detail"),
     path("damage-reports/", api.DamageReportListApi.as_view(), name="damage_report_list"),

@@ -7,6 +7,7 @@ import hashlib
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.api_tokens import MAX_TOKENS_PER_USER, api_token_create
 from accounts.models import ApiToken, Role
@@ -27,6 +28,14 @@ def english(settings):
     settings.LANGUAGE_CODE = "en"
 
 
+def confirmed(client, user):
+    """Signed in and just confirmed their password, as creating a token asks."""
+    client.force_login(user)
+    response = client.post(reverse("account_reauthenticate"), {"password": "correct-horse-battery"})
+    assert response.status_code == 302, response.content
+    return client
+
+
 def bearer(raw):
     return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
 
@@ -43,8 +52,24 @@ def staff_booking(location, school_a, teacher_a, item_type):
 # The account page --------------------------------------------------------------------------------
 
 
-def test_staff_create_a_token_that_is_shown_once_and_stored_hashed(client, clerk):
+def test_creating_a_token_asks_for_the_password_first_and_then_creates_it(client, clerk):
     client.force_login(clerk)
+    response = client.post(CREATE, {"name": "Kiosk Theke 1", "scope": "write"})
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("account_reauthenticate"))
+    assert not ApiToken.objects.exists()
+
+    wrong = client.post(response["Location"], {"password": "falsch"})
+    assert wrong.status_code == 200 and not ApiToken.objects.exists()
+    # allauth replays the suspended request once the password is confirmed.
+    resumed = client.post(response["Location"], {"password": "correct-horse-battery"}, follow=True)
+    assert resumed.status_code == 200
+    assert ApiToken.objects.get(user=clerk).name == "Kiosk Theke 1"
+    assert 'id="new-api-token"' in resumed.content.decode()
+
+
+def test_staff_create_a_token_that_is_shown_once_and_stored_hashed(client, clerk):
+    confirmed(client, clerk)
     response = client.post(CREATE, {"name": "Kiosk Theke 1", "scope": "write"})
     assert response.status_code == 200
     token = ApiToken.objects.get(user=clerk)
@@ -62,14 +87,14 @@ def test_staff_create_a_token_that_is_shown_once_and_stored_hashed(client, clerk
 
 
 def test_a_token_without_a_name_is_refused_and_nothing_is_stored(client, clerk):
-    client.force_login(clerk)
+    confirmed(client, clerk)
     response = client.post(CREATE, {"name": "", "scope": "read"})
     assert response.status_code == 400
     assert not ApiToken.objects.exists()
 
 
 def test_teachers_get_no_tokens(client, teacher_a):
-    client.force_login(teacher_a)
+    confirmed(client, teacher_a)
     assert "api-tokens" not in client.get(PROFILE).content.decode()
     response = client.post(CREATE, {"name": "Mein Skript", "scope": "write"})
     assert response.status_code == 403
@@ -79,7 +104,7 @@ def test_teachers_get_no_tokens(client, teacher_a):
 def test_the_number_of_tokens_is_limited(client, clerk):
     for number in range(MAX_TOKENS_PER_USER):
         api_token_create(user=clerk, name=f"Token {number}", scope="read")
-    client.force_login(clerk)
+    confirmed(client, clerk)
     response = client.post(CREATE, {"name": "Noch einer", "scope": "read"})
     assert response.status_code == 409
     assert "too many API tokens" in response.content.decode()
@@ -96,6 +121,26 @@ def test_a_revoked_token_is_refused_at_once(client, clerk):
     refused = Client().get(RESERVATIONS, **bearer(raw))
     assert refused.status_code == 403
     assert refused.json()["code"] == "authentication_failed"
+
+
+def test_a_new_password_revokes_every_token(clerk):
+    api_token_create(user=clerk, name="Kiosk", scope="read")
+    api_token_create(user=clerk, name="Inventar", scope="write")
+    clerk.last_login = timezone.now()
+    clerk.save(update_fields=["last_login"])  # signing in is no reason
+    assert ApiToken.objects.filter(user=clerk).count() == 2
+    clerk.set_password("ein-ganz-neues-passwort")
+    clerk.save()
+    assert not ApiToken.objects.filter(user=clerk).exists()
+
+
+def test_removing_the_second_factor_revokes_every_token(client, clerk):
+    _, raw = api_token_create(user=clerk, name="Kiosk", scope="read")
+    confirmed(client, clerk)
+    response = client.post(reverse("mfa_deactivate_totp"))
+    assert response.status_code == 302
+    assert not ApiToken.objects.filter(user=clerk).exists()
+    assert Client().get(RESERVATIONS, **bearer(raw)).status_code == 403
 
 
 def test_nobody_revokes_another_persons_token(client, clerk, admin_user):
@@ -155,6 +200,14 @@ def test_a_read_only_token_only_reads(clerk, staff_booking):
     assert staff_booking.status == ReservationStatus.CONFIRMED
 
 
+def test_a_read_only_token_may_resolve_a_scan(clerk, staff_booking, location):
+    _, raw = api_token_create(user=clerk, name="Kiosk", scope="read")
+    response = Client().post(SCAN, {"location": location.slug, "code": staff_booking.code},
+                             content_type="application/json", **bearer(raw))
+    assert response.status_code == 200
+    assert response.json()["reservation"] == staff_booking.code
+
+
 @pytest.mark.parametrize("header", ["Bearer tv_wrong", "Bearer", "Bearer a b", "Bearer " + "x" * 200])
 def test_a_wrong_token_is_refused_in_the_api_shape(db, header):
     response = Client().get(RESERVATIONS, HTTP_AUTHORIZATION=header)
@@ -202,6 +255,16 @@ def test_token_clients_are_slowed_down_per_token(low_rates, clerk):
     statuses = [Client().get(RESERVATIONS, **bearer(first)).status_code for _ in range(3)]
     assert statuses == [200, 200, 429]
     assert Client().get(RESERVATIONS, **bearer(second)).status_code == 200
+
+
+def test_guessing_tokens_is_slowed_down_per_address(low_rates, db):
+    guesses = [Client(REMOTE_ADDR="192.0.2.7").get(RESERVATIONS, HTTP_AUTHORIZATION=f"Bearer tv_guess{number}")
+               for number in range(4)]
+    assert [response.status_code for response in guesses] == [403, 403, 403, 429]
+    assert guesses[-1].json()["code"] == "throttled"
+    # Without any credentials, the private API counts against the same limit.
+    assert Client(REMOTE_ADDR="192.0.2.8").get(RESERVATIONS).status_code == 403
+    assert Client(REMOTE_ADDR="192.0.2.7").get(RESERVATIONS).status_code == 429
 
 
 def test_people_in_the_web_app_are_not_slowed_down(low_rates, client, teacher_a):

@@ -34,6 +34,11 @@ def test_a_clerk_creates_uses_and_revokes_a_token(page, playwright, live_server,
     section.get_by_label("Wofür ist der Token?").fill("Kiosk Theke 1")
     section.get_by_label("lesen und schreiben").check()
     section.get_by_role("button", name="Token erstellen").click()
+    # A token outlives the session: the clerk confirms the password, and the request goes on.
+    expect(page).to_have_url(re.compile(r"/konto/reauthenticate/"))
+    screenshot("confirm-password")
+    page.locator("input[name=password]").fill("correct-horse-battery")
+    page.locator("input[name=password]").press("Enter")
     token_field = page.locator("#new-api-token")
     expect(token_field).to_be_visible()
     raw = token_field.input_value()

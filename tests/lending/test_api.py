@@ -159,7 +159,7 @@ def test_a_counter_script_resolves_scans_like_the_counter_page(client, clerk, te
     found = client.post(url, {"location": location.slug, "code": f"http://testserver/r/{booking.code}"},
                         content_type="application/json")
     label = client.post(url, {"location": location.slug, "code": unit.asset_tag}, content_type="application/json")
-    at_desk = client.post(url, {"location": location.slug, "code": unit.asset_tag, "booking": booking.code},
+    at_desk = client.post(url, {"location": location.slug, "code": unit.asset_tag, "reservation": booking.code},
                           content_type="application/json")
     unknown = client.post(url, {"location": location.slug, "code": "GIBT-ES-NICHT"}, content_type="application/json")
     empty = client.post(url, {"location": location.slug, "code": "  "}, content_type="application/json")
@@ -204,7 +204,7 @@ def test_a_retried_hand_over_counts_once(client, location, at_the_counter):
     from lending.models import Handover, UnitEvent
 
     booking, units = at_the_counter
-    data = {"location": location.slug, "booking": booking.code, "unit": units[0].asset_tag}
+    data = {"location": location.slug, "reservation": booking.code, "unit": units[0].asset_tag}
 
     first = post(client, "counter_handover", data, key="scan-0001")
     retried = post(client, "counter_handover", data, key="scan-0001")
@@ -216,13 +216,17 @@ def test_a_retried_hand_over_counts_once(client, location, at_the_counter):
     assert (fresh_key.status_code, fresh_key.json()["code"]) == (409, "unit_already_assigned")
     no_key = post(client, "counter_handover", data)
     assert no_key.status_code == 400 and "idempotency_key" in no_key.json()["fields"]
+    too_long = post(client, "counter_handover", data, key="x" * 101)
+    assert too_long.status_code == 400
+    assert too_long.json()["fields"]["idempotency_key"] != no_key.json()["fields"]["idempotency_key"]
+    assert Handover.objects.filter(reservation=booking).count() == 1
 
 
 def test_hand_over_and_return_through_the_api(client, location, at_the_counter):
     booking, units = at_the_counter
-    post(client, "counter_handover", {"location": location.slug, "booking": booking.code,
+    post(client, "counter_handover", {"location": location.slug, "reservation": booking.code,
                                       "unit": units[0].asset_tag}, key="a")
-    done = post(client, "counter_handover", {"location": location.slug, "booking": booking.code,
+    done = post(client, "counter_handover", {"location": location.slug, "reservation": booking.code,
                                              "unit": units[1].asset_tag, "complete": True}, key="b")
     assert done.json()["status"] == "handed_out"
 
@@ -238,7 +242,7 @@ def test_hand_over_and_return_through_the_api(client, location, at_the_counter):
     assert last.json()["reservation_status"] == "returned"
     units[0].refresh_from_db()
     assert units[0].status == "maintenance"
-    reused = post(client, "counter_handover", {"location": location.slug, "booking": booking.code,
+    reused = post(client, "counter_handover", {"location": location.slug, "reservation": booking.code,
                                                "complete": True}, key="c")
     assert (reused.status_code, reused.json()["code"]) == (409, "idempotency_key_reused")
 

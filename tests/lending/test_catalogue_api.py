@@ -18,7 +18,8 @@ def test_the_item_types_with_their_loan_rules_for_anyone(client, item_type, loca
     response = client.get(reverse("lending_api:item_type_list"))
 
     assert response.status_code == 200
-    [row] = response.json()
+    assert response.json()["count"] == 1
+    [row] = response.json()["results"]
     assert row["slug"] == "vr-koffer" and row["location"] == location.slug
     assert (row["loanable_units"], row["max_loan_days"], row["min_lead_days"]) == (3, 28, 0)
 
@@ -36,7 +37,7 @@ def test_search_category_location_and_free_between_filter_the_item_types(client,
     def slugs(**query):
         response = client.get(url, query)
         assert response.status_code == 200, response.json()
-        return sorted(row["slug"] for row in response.json())
+        return sorted(row["slug"] for row in response.json()["results"])
 
     assert slugs(search="ozo") == ["ozobots"]
     assert slugs(category="vr") == ["brillen"]
@@ -82,6 +83,8 @@ def test_availability_per_day_with_held_free_and_counter_days(client, location, 
 
 
 @pytest.mark.parametrize("query", [
+    {"item_type": "vr-koffer", "from": "0001-01-01", "to": "0001-01-02"},
+    {"item_type": "vr-koffer", "from": "9999-12-30", "to": "9999-12-31"},
     {"item_type": "vr-koffer", "from": "2027-03-10", "to": "2027-03-01"},
     {"item_type": "vr-koffer", "from": "2027-01-01", "to": "2029-01-01"},
     {"item_type": "vr-koffer", "from": "gestern", "to": "2027-03-01"},
@@ -116,3 +119,23 @@ def test_the_interactive_documentation_is_served_by_the_app(client, db):
     page = response.content.decode()
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/" in page
     assert "cdn" not in page.lower() and "unpkg" not in page.lower()
+
+
+def test_the_catalogue_comes_in_pages(client, location):
+    for number in range(3):
+        factories.make_item_type(location=location, name=f"Kamera {number}", slug=f"kamera-{number}", units=1)
+    url = reverse("lending_api:item_type_list")
+    first = client.get(url, {"page_size": 2, "ordering": "name"}).json()
+    second = client.get(url, {"page_size": 2, "ordering": "name", "page": 2}).json()
+    assert first["count"] == 3
+    assert [row["slug"] for row in first["results"] + second["results"]] == ["kamera-0", "kamera-1", "kamera-2"]
+    assert second["next"] is None
+    assert client.get(url, {"page": 3, "page_size": 2}).status_code == 404
+
+
+@pytest.mark.parametrize("query", [{"free_from": "9999-12-30", "free_to": "9999-12-31"},
+                                   {"free_from": "0001-01-01", "free_to": "0001-01-02"}])
+def test_days_out_of_any_calendar_are_a_400(client, item_type, query):
+    response = client.get(reverse("lending_api:item_type_list"), query)
+    assert response.status_code == 400
+    assert "free_from" in response.json()["fields"]

@@ -127,12 +127,12 @@ def test_staff_list_the_units_of_their_counters_with_the_booking_each_is_out_for
     assert response.status_code == 200
     body = response.json()
     assert (body["count"], body["next"], body["previous"]) == (3, None, None)
-    assert [(row["asset_tag"], row["on_loan_for"]) for row in body["results"]] == [
+    assert [(row["asset_tag"], row["reservation"]) for row in body["results"]] == [
         (units[0].asset_tag, loan.code), (units[1].asset_tag, loan.code), (units[2].asset_tag, None)
     ]
     assert body["results"][0] == {
         "asset_tag": units[0].asset_tag, "item_type": "vr-koffer", "location": "mz-test", "status": "available",
-        "serial_number": "", "contents": "", "notes": "", "on_loan_for": loan.code,
+        "serial_number": "", "contents": "", "notes": "", "reservation": loan.code,
     }
 
 
@@ -140,8 +140,8 @@ def test_a_unit_taken_back_is_on_loan_for_nothing_again(client, clerk, loan, uni
     takeback_unit(unit=units[0], actor=clerk, condition="complete")
     client.force_login(clerk)
 
-    assert results(get(client, "unit_list"), "on_loan_for") == [None, loan.code, None]
-    assert get(client, "unit_detail", units[1].asset_tag).json()["on_loan_for"] == loan.code
+    assert results(get(client, "unit_list"), "reservation") == [None, loan.code, None]
+    assert get(client, "unit_detail", units[1].asset_tag).json()["reservation"] == loan.code
 
 
 def test_an_administrator_sees_the_units_of_every_counter(client, admin_user, units, north_item_type):
@@ -209,8 +209,8 @@ def test_unit_pages_neither_repeat_nor_skip_units_that_tie(client, clerk, item_t
 def test_one_unit_and_an_unknown_one(client, clerk, loan, units):
     client.force_login(clerk)
 
-    assert get(client, "unit_detail", units[0].asset_tag).json()["on_loan_for"] == loan.code
-    assert get(client, "unit_detail", units[2].asset_tag).json()["on_loan_for"] is None
+    assert get(client, "unit_detail", units[0].asset_tag).json()["reservation"] == loan.code
+    assert get(client, "unit_detail", units[2].asset_tag).json()["reservation"] is None
     assert_refused(get(client, "unit_detail", "GIBT-ES-NICHT"), 404, "not_found")
 
 
@@ -523,7 +523,7 @@ def test_item_types_keep_the_catalogue_order_unless_ordered_by_name(client, loca
     def slugs(**query):
         response = client.get(url, query)
         assert response.status_code == 200, response.json()
-        return [row["slug"] for row in response.json()]
+        return [row["slug"] for row in response.json()["results"]]
 
     assert slugs() == ["mikrofon", "zoom", "actioncam"]
     assert slugs(ordering="name") == ["actioncam", "mikrofon", "zoom"]
