@@ -227,9 +227,7 @@ class ReservationCreateApi(ApiView):
                               403: ErrorSerializer, 404: ErrorSerializer})
     def get(self, request):
         data = _valid(ReservationQuerySerializer, request.query_params)
-        reservations = reservations_visible_to(user=request.user)
-        if data.get("day"):
-            reservations = reservations.filter(Q(pickup_day=data["day"]) | Q(return_day=data["day"]))
+        reservations = reservations_visible_to(user=request.user, day=data.get("day"))
         if data.get("status"):
             reservations = reservations.filter(status=data["status"])
         reservations = reservations.order_by(*RESERVATION_ORDERINGS[data["ordering"]])

@@ -2,6 +2,8 @@
 
 import datetime
 from dataclasses import dataclass
+from functools import reduce
+from operator import or_
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, OuterRef, Prefetch, Q, Subquery, Sum
@@ -59,12 +61,20 @@ def reservation_get_for_user(*, user, code):
     return reservation
 
 
-def reservations_visible_to(*, user):
-    """The bookings `user` may see: their own, and for staff every booking of their counters."""
-    reservations = _with_lines(Reservation.objects.all())
+def reservations_visible_to(*, user, day=None):
+    """The bookings `user` may see: their own, and for staff every booking of their counters;
+    with `day`, only those picked up or due back that day.
+
+    The day goes into each branch of the OR rather than around it, so that every branch can use
+    its own index (borrower, pickup day; location, pickup day; location, return day): around it,
+    SQLite read all of a counter's bookings to find one day's (130 ms at 200,000 bookings)."""
+    whose = [Q(borrower=user)]
     if user.is_counter_staff:
-        return reservations.filter(Q(borrower=user) | Q(location__in=staff_locations(user)))
-    return reservations.filter(borrower=user)
+        # The ids themselves (one short query), not a subquery: PostgreSQL answers `IN (subquery)`
+        # with a scan of every booking, `IN (1, 2)` with the indexes.
+        whose.append(Q(location__in=list(staff_locations(user).values_list("pk", flat=True))))
+    when = [Q(pickup_day=day), Q(return_day=day)] if day is not None else [Q()]
+    return _with_lines(Reservation.objects.filter(reduce(or_, (who & on for who in whose for on in when))))
 
 
 def reservations_of_borrower(*, borrower, today):

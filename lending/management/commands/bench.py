@@ -41,7 +41,8 @@ from django.test.utils import CaptureQueriesContext, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Qualification, QualificationGrant, Role, School, SchoolType, User
+from accounts.api_tokens import api_token_create
+from accounts.models import ApiToken, Qualification, QualificationGrant, Role, School, SchoolType, User
 from catalog.exceptions import CatalogError
 from catalog.labels import label_sheet_pdf, unit_label_url
 from catalog.models import Category, Closure, ItemType, Location, Unit, UnitStatus
@@ -196,7 +197,7 @@ class Command(BaseCommand):
 
         counts = self._counts()
         with override_settings(DEBUG=False, ALLOWED_HOSTS=[*settings.ALLOWED_HOSTS, "testserver"]), \
-                _quiet_loggers("lending.services", "django.request"), warnings.catch_warnings():
+                _quiet_loggers("lending.services", "accounts.api_tokens", "django.request"), warnings.catch_warnings():
             # WhiteNoise warns that var/static does not exist; the benchmark requests no static file.
             warnings.filterwarnings("ignore", message="No directory at")
             results = self._measure(repeat=options["repeat"], seed=options["seed"], today=today)
@@ -472,10 +473,10 @@ class Command(BaseCommand):
 
     # Measuring -----------------------------------------------------------------------------------
 
-    def _timed(self, client, method, url, data=None):
+    def _timed(self, client, method, url, data=None, **extra):
         with CaptureQueriesContext(connection) as queries:
             started = time.perf_counter()
-            response = getattr(client, method)(url, data or {})
+            response = getattr(client, method)(url, data or {}, **extra)
             elapsed = (time.perf_counter() - started) * 1000
         return response, elapsed, len(queries)
 
@@ -591,6 +592,7 @@ class Command(BaseCommand):
             Reservation.objects.filter(pk__in=made).delete()
             Session.objects.all().delete()
         results.extend(self._measure_counter(repeat=repeat, rng=rng, location=location))
+        results.extend(self._measure_api(repeat=repeat, rng=rng, location=location, today=today))
         results.append(self._measure_labels(repeat=min(repeat, 5)))
         results.extend(self._measure_calendar(repeat=repeat, today=today))
         return results
@@ -683,6 +685,67 @@ class Command(BaseCommand):
             ReservationEvent.objects.filter(actor=clerk, action=ReservationEvent.Action.SCANNED).delete()
             UnitEvent.objects.filter(actor=clerk, action=UnitEvent.Action.SCANNED).delete()
             Session.objects.all().delete()
+        return results
+
+    def _measure_api(self, *, repeat, rng, location, today):
+        """The API as a counter script uses it, with a read-write token of the benchmark's clerk:
+        the busiest day's bookings (first page), a scan, the units; and the public availability
+        of one item type for a month, anonymously. Rate limits are lifted for the run."""
+        clerk = User.objects.get(username=BENCH_CLERK_USERNAME)
+        token, raw = api_token_create(user=clerk, name="Benchmark", scope=ApiToken.Scope.WRITE)
+        script = Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
+        anonymous = Client()
+        day = self._busiest_counter_day(location)
+        codes = _sample(rng, list(Reservation.objects.filter(location=location, status__in=HOLDING_STATUSES)
+                                  .order_by("pk").values_list("code", flat=True)), repeat + 1)
+        slugs = _sample(rng, list(ItemType.objects.filter(location=location).order_by("pk")
+                                  .values_list("slug", flat=True)), repeat + 1)
+        unlimited = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"anon": "1000000/minute",
+                                                                           "token": "1000000/minute"}}
+        month = {"from": today.isoformat(), "to": (today + datetime.timedelta(days=30)).isoformat()}
+
+        def measure(name, calls, ok):
+            times, counts, failures = [], [], 0
+            for index, call in enumerate(calls):
+                response, elapsed, count = call()
+                if index == 0:
+                    continue  # warm-up
+                failures += not ok(response)
+                times.append(elapsed)
+                counts.append(count)
+            return self._summary(name, times, counts, failures)
+
+        results = []
+        try:
+            with override_settings(REST_FRAMEWORK=unlimited):
+                results.append(measure(
+                    f"API: bookings of {day} (GET, token)",
+                    [lambda: self._timed(script, "get", reverse("lending_api:reservation_create"),
+                                         {"day": day.isoformat()})] * (repeat + 1),
+                    lambda response: response.status_code == 200 and len(response.json()["results"]) == min(
+                        50, response.json()["count"]) > 0,
+                ))
+                results.append(measure(
+                    "API: counter scan of a booking (POST, token)",
+                    [lambda code=code: self._timed(script, "post", reverse("lending_api:counter_scan"),
+                                                   {"location": location.slug, "code": code},
+                                                   content_type="application/json") for code in codes],
+                    lambda response: response.status_code == 200 and response.json()["reservation"] is not None,
+                ))
+                results.append(measure(
+                    "API: units, first page (GET, token)",
+                    [lambda: self._timed(script, "get", reverse("lending_api:unit_list"))] * (repeat + 1),
+                    lambda response: response.status_code == 200,
+                ))
+                results.append(measure(
+                    "API: availability, 31 days (GET, anonymous)",
+                    [lambda slug=slug: self._timed(anonymous, "get", reverse("lending_api:availability"),
+                                                   {"item_type": slug, **month}) for slug in slugs],
+                    lambda response: response.status_code == 200 and len(response.json()) == 31,
+                ))
+        finally:
+            token.delete()
+            ReservationEvent.objects.filter(actor=clerk, action=ReservationEvent.Action.SCANNED).delete()
         return results
 
     @staticmethod
