@@ -97,7 +97,8 @@ def _booking_lines(lines):
     slugs = {line["item_type"] for line in lines if isinstance(line["item_type"], str)}
     ids = dict(ItemType.objects.filter(slug__in=slugs).values_list("slug", "pk")) if slugs else {}
     unknown = {str(index): {"item_type": [_("There is no item with this name.")]}
-               for index, line in enumerate(lines) if isinstance(line["item_type"], str) and line["item_type"] not in ids}
+               for index, line in enumerate(lines)
+               if isinstance(line["item_type"], str) and line["item_type"] not in ids}
     if unknown:
         raise exceptions.ValidationError({"lines": unknown})
     return [(ids.get(line["item_type"], line["item_type"]), line["quantity"]) for line in lines]
@@ -305,7 +306,9 @@ class CounterScanApi(ApiView):
     def post(self, request):
         data = _valid(CounterScanInputSerializer, request.data)
         location = counter_location_get(user=request.user, slug=data["location"])
-        at_desk = reservation_get_for_user(user=request.user, code=data["reservation"]) if data.get("reservation") else None
+        at_desk = None
+        if data.get("reservation"):
+            at_desk = reservation_get_for_user(user=request.user, code=data["reservation"])
         try:
             outcome = counter_scan(actor=request.user, location=location, raw=data["code"], hosts=scan_hosts(request),
                                    at_desk=at_desk)
@@ -364,7 +367,9 @@ class CounterHandoverApi(ApiView):
         reservation = reservation_get_for_user(user=request.user, code=data["reservation"])
         if reservation.location_id != location.pk:
             return booking_error_response(BookingError("scan_other_location"))
-        unit = get_object_or_404(Unit, asset_tag=data["unit"], item_type__location=location) if data.get("unit") else None
+        unit = None
+        if data.get("unit"):
+            unit = get_object_or_404(Unit, asset_tag=data["unit"], item_type__location=location)
 
         def action():
             try:

@@ -218,8 +218,8 @@ class CounterScanInputSerializer(serializers.Serializer):
     location = serializers.SlugField(max_length=50, help_text="The counter's slug.")
     code = serializers.CharField(max_length=2000, trim_whitespace=False, allow_blank=True,
                                  help_text="What the scanner read: a booking's or a label's link, or a bare code.")
-    reservation = serializers.CharField(required=False, max_length=40,
-                                        help_text="The booking code at the desk, if any (a unit scanned then joins it).")
+    reservation = serializers.CharField(
+        required=False, max_length=40, help_text="The booking code at the desk, if any (a unit scanned then joins it).")
 
 
 class CounterScanOutputSerializer(serializers.Serializer):

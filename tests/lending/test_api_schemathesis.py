@@ -47,7 +47,8 @@ def world(location, school_a, teacher_a, clerk, item_type, loan):
     """Teacher A has a loan out and a booking ahead at the clerk's counter; a damage report is open."""
     ahead = factories.make_reservation(
         location=location, school=school_a, borrower=teacher_a, lines={item_type: 1},
-        pickup_day=factories.counter_day(at_least_days_ahead=7), return_day=factories.counter_day(at_least_days_ahead=14),
+        pickup_day=factories.counter_day(at_least_days_ahead=7),
+        return_day=factories.counter_day(at_least_days_ahead=14),
     )
     report = damage_report_create(reservation=loan, reporter=clerk, kind="damage", description="Riss im Kabel",
                                   unit_or_none=loan.handovers.first().unit)
