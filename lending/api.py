@@ -21,7 +21,6 @@ from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from accounts.models import School
-from accounts.selectors import schools_visible_to
 from catalog.models import ItemType, Unit
 from catalog.selectors import counter_days, item_types_visible
 from lending.availability import availability
@@ -59,8 +58,6 @@ from lending.serializers import (
     ReservationCreateInputSerializer,
     ReservationOutputSerializer,
     ReservationQuerySerializer,
-    SchoolQuerySerializer,
-    SchoolSerializer,
     UnitQuerySerializer,
     UnitSerializer,
 )
@@ -77,7 +74,7 @@ from lending.services import (
 from lending.statistics import damage_reports_at_counters
 
 
-def _valid(serializer_class, data):
+def valid_input(serializer_class, data):
     """The validated input, or a 400 in the API's error shape (through api_exception_handler).
 
     Query parameters are checked as a plain dict, not as DRF's HTML form input: there `?status=`
@@ -145,9 +142,9 @@ class ApiPagination(PageNumberPagination):
         return parameters
 
 
-def _paginated(view, request, queryset, serializer_class):
+def paginated(view, request, queryset, serializer_class):
     # DRF's paginator quietly ignores a `page_size` it cannot read; the API refuses it (400).
-    _valid(PageQuerySerializer, {name: request.query_params[name] for name in ("page", "page_size")
+    valid_input(PageQuerySerializer, {name: request.query_params[name] for name in ("page", "page_size")
                                  if name in request.query_params})
     paginator = ApiPagination()
     page = paginator.paginate_queryset(queryset, request, view=view)
@@ -174,7 +171,7 @@ class ItemTypeListApi(ApiView):
     @extend_schema(parameters=[ItemTypeQuerySerializer], responses={200: ItemTypeSerializer(many=True),
                                                                     400: ErrorSerializer})
     def get(self, request):
-        data = _valid(ItemTypeQuerySerializer, request.query_params)
+        data = valid_input(ItemTypeQuerySerializer, request.query_params)
         item_types = item_types_visible(search=data.get("search", ""), category=data.get("category"))
         if data.get("location"):
             item_types = item_types.filter(location__slug=data["location"])
@@ -185,7 +182,7 @@ class ItemTypeListApi(ApiView):
             item_types = item_types_free_between(
                 list(item_types), first_day=data["free_from"], last_day=data["free_to"], today=timezone.localdate()
             )
-        return _paginated(self, request, item_types, ItemTypeSerializer)
+        return paginated(self, request, item_types, ItemTypeSerializer)
 
 
 class ItemTypeDetailApi(ApiView):
@@ -203,7 +200,7 @@ class AvailabilityApi(ApiView):
     @extend_schema(parameters=[AvailabilityQuerySerializer],
                    responses={200: AvailabilityDaySerializer(many=True), 400: ErrorSerializer, 404: ErrorSerializer})
     def get(self, request):
-        data = _valid(AvailabilityQuerySerializer, request.query_params)
+        data = valid_input(AvailabilityQuerySerializer, request.query_params)
         item_type = get_object_or_404(ItemType.objects.select_related("location"), slug=data["item_type"])
         first_day, last_day = data["from"], data["to"]
         free = availability(item_type_ids=[item_type.pk], first_day=first_day, last_day=last_day,
@@ -227,18 +224,18 @@ class ReservationCreateApi(ApiView):
                    responses={200: ReservationOutputSerializer(many=True), 400: ErrorSerializer,
                               403: ErrorSerializer, 404: ErrorSerializer})
     def get(self, request):
-        data = _valid(ReservationQuerySerializer, request.query_params)
+        data = valid_input(ReservationQuerySerializer, request.query_params)
         reservations = reservations_visible_to(user=request.user, day=data.get("day"))
         if data.get("status"):
             reservations = reservations.filter(status=data["status"])
         reservations = reservations.order_by(*RESERVATION_ORDERINGS[data["ordering"]])
-        return _paginated(self, request, reservations, ReservationOutputSerializer)
+        return paginated(self, request, reservations, ReservationOutputSerializer)
 
     @extend_schema(request=ReservationCreateInputSerializer,
                    responses={201: ReservationOutputSerializer, 400: ErrorSerializer, 403: ErrorSerializer,
                               409: ErrorSerializer})
     def post(self, request):
-        data = _valid(ReservationCreateInputSerializer, request.data)
+        data = valid_input(ReservationCreateInputSerializer, request.data)
         # An unknown school is the borrower's problem, not a missing object: same code as the pages.
         school = School.objects.filter(pk=data["school"]).first()
         try:
@@ -266,7 +263,7 @@ class ReservationDetailApi(ApiView):
                               409: ErrorSerializer})
     def patch(self, request, code):
         reservation = reservation_get_for_user(user=request.user, code=code)
-        data = _valid(ReservationChangeInputSerializer, request.data)
+        data = valid_input(ReservationChangeInputSerializer, request.data)
         lines = data.get("lines")
         try:
             reservation = reservation_change(
@@ -304,7 +301,7 @@ class CounterScanApi(ApiView):
                    responses={200: CounterScanOutputSerializer, 400: ErrorSerializer, 403: ErrorSerializer,
                               404: ErrorSerializer, 409: ErrorSerializer})
     def post(self, request):
-        data = _valid(CounterScanInputSerializer, request.data)
+        data = valid_input(CounterScanInputSerializer, request.data)
         location = counter_location_get(user=request.user, slug=data["location"])
         at_desk = None
         if data.get("reservation"):
@@ -362,7 +359,7 @@ class CounterHandoverApi(ApiView):
                    responses={200: ReservationOutputSerializer, 400: ErrorSerializer, 403: ErrorSerializer,
                               404: ErrorSerializer, 409: ErrorSerializer})
     def post(self, request):
-        data = _valid(CounterHandoverInputSerializer, request.data)
+        data = valid_input(CounterHandoverInputSerializer, request.data)
         location = counter_location_get(user=request.user, slug=data["location"])
         reservation = reservation_get_for_user(user=request.user, code=data["reservation"])
         if reservation.location_id != location.pk:
@@ -392,7 +389,7 @@ class CounterReturnApi(ApiView):
                    responses={200: CounterReturnOutputSerializer, 400: ErrorSerializer, 403: ErrorSerializer,
                               404: ErrorSerializer, 409: ErrorSerializer})
     def post(self, request):
-        data = _valid(CounterReturnInputSerializer, request.data)
+        data = valid_input(CounterReturnInputSerializer, request.data)
         location = counter_location_get(user=request.user, slug=data["location"])
         unit = get_object_or_404(Unit, asset_tag=data["unit"], item_type__location=location)
 
@@ -445,7 +442,7 @@ class UnitListApi(CounterStaffApi):
                    responses={200: UnitSerializer(many=True), 400: ErrorSerializer, 403: ErrorSerializer,
                               404: ErrorSerializer})
     def get(self, request):
-        data = _valid(UnitQuerySerializer, request.query_params)
+        data = valid_input(UnitQuerySerializer, request.query_params)
         units = units_at_counters(locations=_counters_asked(request, data.get("location")))
         if data.get("item_type"):
             units = units.filter(item_type__slug=data["item_type"])
@@ -453,7 +450,7 @@ class UnitListApi(CounterStaffApi):
             units = units.filter(status=data["status"])
         if data.get("search"):
             units = units.filter(Q(asset_tag__icontains=data["search"]) | Q(serial_number__icontains=data["search"]))
-        return _paginated(self, request, units.order_by(*UNIT_ORDERINGS[data["ordering"]]), UnitSerializer)
+        return paginated(self, request, units.order_by(*UNIT_ORDERINGS[data["ordering"]]), UnitSerializer)
 
 
 class UnitDetailApi(CounterStaffApi):
@@ -465,31 +462,6 @@ class UnitDetailApi(CounterStaffApi):
         return Response(UnitSerializer(unit).data)
 
 
-class SchoolListApi(ApiView):
-    """The schools the caller may look up: staff all active ones, a teacher their own, whose id
-    POST /reservations/ takes."""
-
-    pagination_class = ApiPagination
-
-    @extend_schema(parameters=[SchoolQuerySerializer],
-                   responses={200: SchoolSerializer(many=True), 400: ErrorSerializer, 403: ErrorSerializer,
-                              404: ErrorSerializer})
-    def get(self, request):
-        data = _valid(SchoolQuerySerializer, request.query_params)
-        schools = schools_visible_to(user=request.user)
-        if data.get("search"):
-            schools = schools.filter(Q(name__icontains=data["search"]) | Q(number__icontains=data["search"]))
-        return _paginated(self, request, schools, SchoolSerializer)
-
-
-class SchoolDetailApi(ApiView):
-    """One school the caller may see, as in the list; any other is 404."""
-
-    @extend_schema(responses={200: SchoolSerializer, 403: ErrorSerializer, 404: ErrorSerializer})
-    def get(self, request, pk):
-        return Response(SchoolSerializer(get_object_or_404(schools_visible_to(user=request.user), pk=pk)).data)
-
-
 class DamageReportListApi(CounterStaffApi):
     """The damage reports of the caller's counters, for following them up from a script."""
 
@@ -499,7 +471,7 @@ class DamageReportListApi(CounterStaffApi):
                    responses={200: DamageReportSerializer(many=True), 400: ErrorSerializer, 403: ErrorSerializer,
                               404: ErrorSerializer})
     def get(self, request):
-        data = _valid(DamageReportQuerySerializer, request.query_params)
+        data = valid_input(DamageReportQuerySerializer, request.query_params)
         reports = damage_reports_at_counters(locations=_counters_asked(request, data.get("location")))
         if data.get("status"):
             reports = reports.filter(status=data["status"])
@@ -507,7 +479,7 @@ class DamageReportListApi(CounterStaffApi):
             reports = reports.filter(kind=data["kind"])
         if data.get("ordering"):
             reports = reports.order_by(*DAMAGE_REPORT_ORDERINGS[data["ordering"]])
-        return _paginated(self, request, reports, DamageReportSerializer)
+        return paginated(self, request, reports, DamageReportSerializer)
 
 
 def _damage_report_for_staff(user, pk):
@@ -527,7 +499,7 @@ class DamageReportDetailApi(CounterStaffApi):
                               404: ErrorSerializer, 409: ErrorSerializer})
     def patch(self, request, pk):
         report = _damage_report_for_staff(request.user, pk)
-        data = _valid(DamageReportSettleInputSerializer, request.data)
+        data = valid_input(DamageReportSettleInputSerializer, request.data)
         try:
             damage_report_settle(report=report, actor=request.user, resolution=data["resolution"],
                                  compensation_amount=data["compensation_amount"])

@@ -6,7 +6,6 @@ from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from accounts.models import School
 from catalog.models import Category, ItemType, Unit, UnitStatus
 from lending.models import DamageReport, Handover, Reservation, ReservationLine, ReservationStatus
 
@@ -284,17 +283,6 @@ class UnitSerializer(serializers.ModelSerializer):
     class Meta:
         model = Unit
         fields = ["asset_tag", "item_type", "location", "status", "serial_number", "contents", "notes", "reservation"]
-        read_only_fields = fields
-
-
-class SchoolQuerySerializer(serializers.Serializer):
-    search = serializers.CharField(required=False, max_length=100, help_text="Part of the name or the school number.")
-
-
-class SchoolSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = School
-        fields = ["id", "number", "name", "school_type"]
         read_only_fields = fields
 
 

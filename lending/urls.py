@@ -1,5 +1,6 @@
 from django.urls import path, re_path
 
+from accounts import api as accounts_api
 from lending import api
 
 app_name = "lending_api"
@@ -18,8 +19,8 @@ urlpatterns = [
     # Only what an asset tag can be (catalog.models.ASSET_TAG_VALIDATOR): anything else is a 404
     # before it reaches the database (PostgreSQL refuses a NUL byte in a query with an error).
     re_path(r"^units/(?P<asset_tag>[A-Za-z0-9][A-Za-z0-9-]{0,39})/$", api.UnitDetailApi.as_view(), name="unit_detail"),
-    path("schools/", api.SchoolListApi.as_view(), name="school_list"),
-    path("schools/<int:pk>/", api.SchoolDetailApi.as_view(), name="school_detail"),
+    path("schools/", accounts_api.SchoolListApi.as_view(), name="school_list"),
+    path("schools/<int:pk>/", accounts_api.SchoolDetailApi.as_view(), name="school_detail"),
     path("damage-reports/", api.DamageReportListApi.as_view(), name="damage_report_list"),
     path("damage-reports/<int:pk>/", api.DamageReportDetailApi.as_view(), name="damage_report_detail"),
 ]
