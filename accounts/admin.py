@@ -84,10 +84,10 @@ class ApiTokenAdmin(admin.ModelAdmin):
     """Tokens are created by their owners on the account page (the only time one is readable);
     here administrators see them and can revoke (delete) one."""
 
-    list_display = ("name", "user", "scope", "prefix", "created_at", "last_used_at")
+    list_display = ("name", "user", "scope", "prefix", "created_at", "last_used_at", "expires_at")
     list_filter = ("scope",)
     search_fields = ("name", "user__username", "prefix")
-    readonly_fields = ("user", "name", "scope", "prefix", "created_at", "last_used_at")
+    readonly_fields = ("user", "name", "scope", "prefix", "created_at", "last_used_at", "expires_at")
     exclude = ("token_hash",)
 
     def has_add_permission(self, request):

@@ -30,8 +30,9 @@ def _hash(raw):
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def api_token_create(*, user, name, scope):
-    """A new token for `user`. Returns (token, raw): the raw token is shown once and never stored.
+def api_token_create(*, user, name, scope, valid_days=None):
+    """A new token for `user`, valid for `valid_days` days (None: until revoked). Returns
+    (token, raw): the raw token is shown once and never stored.
 
     Raises AccountError with one of: api_tokens_staff_only, api_token_limit.
     """
@@ -45,8 +46,9 @@ def api_token_create(*, user, name, scope):
         User.objects.select_for_update().filter(pk=user.pk).first()
         if ApiToken.objects.filter(user=user).count() >= MAX_TOKENS_PER_USER:
             raise AccountError("api_token_limit")
+        expires_at = timezone.now() + datetime.timedelta(days=valid_days) if valid_days else None
         token = ApiToken.objects.create(user=user, name=name, scope=scope, prefix=raw[:len(PREFIX) + 6],
-                                        token_hash=_hash(raw))
+                                        token_hash=_hash(raw), expires_at=expires_at)
     logger.info("API token %s (%s, %s) created by user %s", token.pk, token.prefix, scope, user.pk)
     return token, raw
 
@@ -88,17 +90,19 @@ def revoke_on_second_factor_removed(sender, user, **kwargs):
 
 
 def api_token_lookup(raw):
-    """The token `raw` stands for if its user may still use it, else None (wrong, revoked,
-    deactivated account, or no longer counter staff). Notes the day it was last used."""
+    """The token `raw` stands for if its user may still use it, else None (wrong, expired,
+    revoked, deactivated account, or no longer counter staff). Notes when it was last used."""
     if not raw or len(raw) > 100 or not raw.startswith(PREFIX):
         return None
     digest = _hash(raw)
     token = ApiToken.objects.select_related("user").filter(token_hash=digest).first()
     if token is None or not hmac.compare_digest(token.token_hash, digest):
         return None
+    now = timezone.now()
+    if token.expires_at is not None and token.expires_at <= now:
+        return None
     if not token.user.is_active or not token.user.is_counter_staff:
         return None
-    now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now

@@ -132,8 +132,8 @@ class ApiToken(models.Model):
 
     Only a SHA-256 of the token is stored, with its first characters to tell tokens apart on the
     account page. A token acts as its user, with their counters, and no more: read-only tokens
-    only read. It stops when revoked (the row is deleted), when the account is deactivated or
-    when the user is no longer counter staff.
+    only read. It stops when it expires, when revoked (the row is deleted), when the account is
+    deactivated or when the user is no longer counter staff.
     """
 
     class Scope(models.TextChoices):
@@ -147,6 +147,7 @@ class ApiToken(models.Model):
     token_hash = models.CharField(_("token hash"), max_length=64, unique=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("valid until"), null=True, blank=True, help_text=_("Empty: no expiry."))
 
     class Meta:
         ordering = ["-created_at", "-id"]

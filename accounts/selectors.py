@@ -84,7 +84,8 @@ def personal_data_export(*, user):
     # What each token is called and when it was used; never the token or its hash.
     api_tokens = [
         {"name": token.name, "scope": token.scope, "created_at": token.created_at.isoformat(),
-         "last_used_at": token.last_used_at.isoformat() if token.last_used_at else None}
+         "last_used_at": token.last_used_at.isoformat() if token.last_used_at else None,
+         "expires_at": token.expires_at.isoformat() if token.expires_at else None}
         for token in user.api_tokens.order_by("created_at", "pk")
     ]
     qualifications = [

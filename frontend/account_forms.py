@@ -23,8 +23,15 @@ class ContactSettingsForm(forms.Form):
 
 
 class ApiTokenForm(forms.Form):
+    field_order = ["name", "scope", "valid_for"]
     name = forms.CharField(label=_("What is the token for?"), max_length=100,
                            help_text=_("E.g. “Kiosk counter 1”, so you know which one to revoke later."))
+    valid_for = forms.TypedChoiceField(
+        label=_("Valid for"), coerce=int, empty_value=None, initial="365", required=False,
+        choices=[("30", _("30 days")), ("90", _("90 days")), ("365", _("one year")), ("", _("until revoked"))],
+        help_text=_("A script that runs for good (a kiosk) may need a token without expiry; revoke it when "
+                    "the script is retired."),
+    )
     scope = forms.ChoiceField(label=_("Access"), choices=ApiToken.Scope.choices, initial=ApiToken.Scope.READ,
                               widget=forms.RadioSelect,
                               help_text=_("Read only is enough for looking up bookings, units and schools and for resolving scans."))

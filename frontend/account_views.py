@@ -72,7 +72,8 @@ def api_token_create(request):
         return _render_profile(request, api_token_form=form, status=400)
     try:
         token, raw = api_tokens.api_token_create(user=request.user, name=form.cleaned_data["name"],
-                                                 scope=form.cleaned_data["scope"])
+                                                 scope=form.cleaned_data["scope"],
+                                                 valid_days=form.cleaned_data["valid_for"])
     except AccountError as error:
         form.add_error(None, error.message)
         return _render_profile(request, api_token_form=form, status=error.http_status)

@@ -2,6 +2,7 @@
 or read-write, refused once revoked or when their user may no longer use them; rate limits for
 anonymous and token clients."""
 
+import datetime
 import hashlib
 
 import pytest
@@ -86,6 +87,30 @@ def test_staff_create_a_token_that_is_shown_once_and_stored_hashed(client, clerk
     assert raw not in again
 
 
+@pytest.mark.parametrize(("valid_for", "days"), [("30", 30), ("365", 365), ("", None)])
+def test_a_token_is_valid_for_the_chosen_time(client, clerk, valid_for, days):
+    confirmed(client, clerk)
+    before = timezone.now()
+    response = client.post(CREATE, {"name": "Kiosk", "scope": "read", "valid_for": valid_for})
+    assert response.status_code == 200
+    token = ApiToken.objects.get()
+    if days is None:
+        assert token.expires_at is None
+        assert "until revoked" in client.get(PROFILE).content.decode()
+    else:
+        assert before + datetime.timedelta(days=days) <= token.expires_at <= timezone.now() + datetime.timedelta(
+            days=days)
+
+
+def test_an_expired_token_is_refused(clerk, time_machine):
+    _, raw = api_token_create(user=clerk, name="Kiosk", scope="read", valid_days=30)
+    assert Client().get(RESERVATIONS, **bearer(raw)).status_code == 200
+    time_machine.move_to(timezone.now() + datetime.timedelta(days=30, seconds=1))
+    refused = Client().get(RESERVATIONS, **bearer(raw))
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "authentication_failed"
+
+
 def test_a_token_without_a_name_is_refused_and_nothing_is_stored(client, clerk):
     confirmed(client, clerk)
     response = client.post(CREATE, {"name": "", "scope": "read"})
@@ -156,7 +181,8 @@ def test_the_data_download_lists_tokens_but_never_the_secret(client, clerk):
     response = client.get(reverse("profile:data"))
     body = response.content.decode()
     assert response.json()["api_tokens"] == [
-        {"name": "Kiosk", "scope": "write", "created_at": token.created_at.isoformat(), "last_used_at": None}
+        {"name": "Kiosk", "scope": "write", "created_at": token.created_at.isoformat(), "last_used_at": None,
+         "expires_at": None}
     ]
     assert raw not in body and token.token_hash not in body
 
