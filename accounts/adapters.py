@@ -108,7 +108,8 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         if sociallogin.is_existing:
             user = sociallogin.user
             user.role = identity.role
-            user.set_unusable_password()  # the sign-on is the only way in
+            if user.has_usable_password():
+                user.set_unusable_password()  # the sign-on is the only way in
             user.save(update_fields=["role", "password"])
             user.schools.set(identity.schools)
 

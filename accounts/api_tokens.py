@@ -11,6 +11,7 @@ import hmac
 import logging
 import secrets
 
+from django.contrib.auth.hashers import check_password
 from django.db import transaction
 from django.utils import timezone
 
@@ -74,13 +75,19 @@ def api_tokens_revoke_all(*, user, reason):
 # else knew it) should not have to remember the tokens as well.
 
 
-def revoke_on_password_change(sender, instance, update_fields=None, **kwargs):
-    """pre_save of User: any new password, however it was set (account page, reset link, admin,
-    `changepassword`)."""
-    if instance.pk is None or (update_fields is not None and "password" not in update_fields):
+def revoke_on_password_change(sender, instance, update_fields=None, raw=False, **kwargs):
+    """pre_save of User: a new password, however it was set (account page, reset link, admin,
+    `changepassword`: all go through set_password, which keeps the new password in `_password`
+    until the save). Not a new hash of the same password (Django rehashes at sign-in after an
+    upgrade, with `_password` cleared), nor the single sign-on's unusable password renewed at
+    every sign-in (set_unusable_password leaves `_password` alone)."""
+    new_password = getattr(instance, "_password", None)
+    if raw or instance.pk is None or new_password is None:
+        return
+    if update_fields is not None and "password" not in update_fields:
         return
     stored = User.objects.filter(pk=instance.pk).values_list("password", flat=True).first()
-    if stored is not None and stored != instance.password:
+    if stored is not None and not check_password(new_password, stored):
         api_tokens_revoke_all(user=instance, reason="password changed")
 
 

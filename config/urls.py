@@ -18,8 +18,11 @@ urlpatterns = [
     path("konto/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("lending.urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
+    # Public and the same for everyone: no authentication, so a token sent here is neither checked
+    # nor told apart from a wrong one.
+    path("api/schema/", SpectacularAPIView.as_view(authentication_classes=[]), name="api_schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api_schema", authentication_classes=[]),
+         name="api_docs"),
     path("", include("legal.urls")),
     path("", include("frontend.urls")),
 ]

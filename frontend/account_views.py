@@ -3,7 +3,10 @@ tokens for staff, a download of one's own data (DSGVO art. 15 and 20) and deleti
 (art. 17). Thin: validate, call one selector or service, render."""
 
 import json
+import time
 
+from allauth.account import app_settings as allauth_settings
+from allauth.account.authentication import get_authentication_records
 from allauth.account.decorators import reauthentication_required
 from django.contrib import messages
 from django.contrib.auth import logout
@@ -64,12 +67,17 @@ def profile(request):
 def api_token_create(request):
     """A new API token, shown once in this answer (like the calendar link: only its hash is kept).
 
-    A token outlives the session, so whoever creates one proves it is them first (allauth asks
-    for the password or the one-time code again unless they signed in minutes ago, then replays
-    this request)."""
+    A token outlives the session, so whoever creates one proves it is them first: allauth asks
+    for the password or the one-time code again (even right after signing in) and then replays
+    this request. Staff who sign in only through the single sign-on have neither; for them the
+    sign-on itself must be recent (allauth would let them through unasked)."""
     form = ApiTokenForm(request.POST)
     if not form.is_valid():
         return _render_profile(request, api_token_form=form, status=400)
+    if not _confirmed_recently(request):
+        form.add_error(None, _("For a new token, sign out and in again through your school login, then create "
+                               "it within five minutes."))
+        return _render_profile(request, api_token_form=form, status=403)
     try:
         token, raw = api_tokens.api_token_create(user=request.user, name=form.cleaned_data["name"],
                                                  scope=form.cleaned_data["scope"],
@@ -86,6 +94,17 @@ def api_token_revoke(request, pk):
     if api_tokens.api_token_revoke(user=request.user, token_id=pk):
         messages.success(request, _("The API token was revoked. Scripts using it are refused from now on."))
     return redirect(f"{reverse('profile:show')}#api-tokens")
+
+
+def _confirmed_recently(request):
+    """Whether the person at the keyboard proved who they are within allauth's re-authentication
+    window: a confirmation (password or code), or a single sign-on at the provider."""
+    now = time.time()
+    return any(
+        (record.get("reauthenticated") or record.get("method") == "socialaccount")
+        and now - record.get("at", 0) < allauth_settings.REAUTHENTICATION_TIMEOUT
+        for record in get_authentication_records(request, request.user)
+    )
 
 
 def _render_profile(request, *, form=None, api_token_form=None, status=200, calendar_links=None,

@@ -6,12 +6,13 @@ import datetime
 import hashlib
 
 import pytest
+from django.contrib.auth.hashers import make_password
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.api_tokens import MAX_TOKENS_PER_USER, api_token_create
-from accounts.models import ApiToken, Role
+from accounts.models import ApiToken, Role, User
 from lending.models import ReservationStatus
 from tests import factories
 
@@ -157,6 +158,18 @@ def test_a_new_password_revokes_every_token(clerk):
     clerk.set_password("ein-ganz-neues-passwort")
     clerk.save()
     assert not ApiToken.objects.filter(user=clerk).exists()
+
+
+def test_a_new_hash_of_the_same_password_keeps_the_tokens(clerk, settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.PBKDF2PasswordHasher",
+                                 "django.contrib.auth.hashers.MD5PasswordHasher"]
+    User.objects.filter(pk=clerk.pk).update(password=make_password("correct-horse-battery", hasher="md5"))
+    clerk.refresh_from_db()
+    api_token_create(user=clerk, name="Kiosk", scope="read")
+    assert clerk.check_password("correct-horse-battery")  # Django upgrades the hash and saves it
+    clerk.refresh_from_db()
+    assert clerk.password.startswith("pbkdf2_")
+    assert ApiToken.objects.filter(user=clerk).exists()
 
 
 def test_removing_the_second_factor_revokes_every_token(client, clerk):
