@@ -62,6 +62,16 @@ def api_token_revoke(*, user, token_id):
     return bool(deleted)
 
 
+def api_tokens_purge_expired(*, now, dry_run=False):
+    """Delete tokens that have expired (they no longer open anything); for the daily purge.
+    Returns how many."""
+    expired = ApiToken.objects.filter(expires_at__lte=now)
+    if dry_run:
+        return expired.count()
+    deleted, _ = expired.delete()
+    return deleted
+
+
 def api_tokens_revoke_all(*, user, reason):
     """Revoke every token of `user` (their credentials changed). Returns how many there were."""
     deleted, _ = ApiToken.objects.filter(user=user).delete()

@@ -8,6 +8,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from accounts.api_tokens import api_token_create
+from accounts.models import ApiToken
 from accounts.services import personal_data_purge
 from catalog.models import Unit
 from lending.models import (
@@ -202,6 +204,18 @@ def test_the_borrowers_own_handover_links_go_too(loans, teacher_a):
 def test_bad_arguments_are_refused_clearly(db, arguments):
     with pytest.raises(CommandError):
         purge(*arguments)
+
+
+def test_expired_api_tokens_are_deleted(clerk):
+    expired, _ = api_token_create(user=clerk, name="Alt", scope="read", valid_days=1)
+    ApiToken.objects.filter(pk=expired.pk).update(expires_at=timezone.now() - datetime.timedelta(seconds=1))
+    current, _ = api_token_create(user=clerk, name="Neu", scope="read", valid_days=30)
+    forever, _ = api_token_create(user=clerk, name="Kiosk", scope="read")
+
+    assert "  1 expired API token(s): would remove" in purge("--dry-run")
+    assert ApiToken.objects.count() == 3
+    purge()
+    assert set(ApiToken.objects.values_list("pk", flat=True)) == {current.pk, forever.pk}
 
 
 def test_stored_api_answers_are_forgotten_after_a_week(teacher_a):

@@ -4,13 +4,14 @@ For a daily cron job, e.g. `15 3 * * * manage.py purge_personal_data`. The reten
 PERSONAL_DATA_RETENTION_DAYS (default 365) unless --days is given; --dry-run only counts.
 Loans with an open damage report keep the link until the report is settled. Running it again
 changes nothing more. It also forgets the API's stored answers to idempotency keys after
-IDEMPOTENCY_KEY_DAYS (7).
+IDEMPOTENCY_KEY_DAYS (7) and deletes expired API tokens.
 """
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from accounts.api_tokens import api_tokens_purge_expired
 from accounts.services import personal_data_purge
 from lending.services import IDEMPOTENCY_KEY_DAYS, idempotency_keys_purge
 
@@ -38,5 +39,7 @@ class Command(BaseCommand):
         self.stdout.write(f"  {result.kept_for_open_damage_cases} booking(s) kept: open damage report")
         keys = idempotency_keys_purge(now=timezone.now(), dry_run=dry_run)
         self.stdout.write(f"  {keys} API idempotency key(s) older than {IDEMPOTENCY_KEY_DAYS} days: {verb}")
+        tokens = api_tokens_purge_expired(now=timezone.now(), dry_run=dry_run)
+        self.stdout.write(f"  {tokens} expired API token(s): {verb}")
         if dry_run:
             self.stdout.write("Dry run: nothing was changed.")
