@@ -45,7 +45,7 @@ def api_token_create(*, user, name, scope, valid_days=None):
     with transaction.atomic():
         # Serialises one user's creations, so two tabs cannot pass the limit together.
         User.objects.select_for_update().filter(pk=user.pk).first()
-        if ApiToken.objects.filter(user=user).count() >= MAX_TOKENS_PER_USER:
+        if ApiToken.objects.filter(user=user).exclude(expires_at__lte=timezone.now()).count() >= MAX_TOKENS_PER_USER:
             raise AccountError("api_token_limit")
         expires_at = timezone.now() + datetime.timedelta(days=valid_days) if valid_days else None
         token = ApiToken.objects.create(user=user, name=name, scope=scope, prefix=raw[:len(PREFIX) + 6],

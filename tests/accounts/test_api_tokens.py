@@ -135,6 +135,9 @@ def test_the_number_of_tokens_is_limited(client, clerk):
     assert response.status_code == 409
     assert "too many API tokens" in response.content.decode()
     assert ApiToken.objects.filter(user=clerk).count() == MAX_TOKENS_PER_USER
+    # An expired token no longer counts.
+    ApiToken.objects.filter(pk=ApiToken.objects.filter(user=clerk).first().pk).update(expires_at=timezone.now())
+    assert client.post(CREATE, {"name": "Noch einer", "scope": "read"}).status_code == 200
 
 
 def test_a_revoked_token_is_refused_at_once(client, clerk):
