@@ -2,6 +2,7 @@
 
 - teacher_a teaches at school_a, teacher_b at school_b: each sees only their own bookings.
 - clerk is counter staff at location, admin_user administers; stranger is signed in but has no school.
+- neighbour is counter staff only at neighbour_counter (mz-nachbar), the next media centre.
 - location is the media centre's counter, Tuesday and Wednesday 9–16, 30-minute slots of 4.
 """
 
@@ -41,6 +42,19 @@ def clerk(location):
     clerk = factories.make_user(username="clara", role=Role.STAFF)
     clerk.locations.add(location)
     return clerk
+
+
+@pytest.fixture
+def neighbour_counter(db):
+    return factories.make_location(name="Medienzentrum Nachbarkreis", slug="mz-nachbar")
+
+
+@pytest.fixture
+def neighbour(neighbour_counter):
+    """Counter staff of the neighbouring media centre only."""
+    neighbour = factories.make_user(username="nina", role=Role.STAFF)
+    neighbour.locations.add(neighbour_counter)
+    return neighbour
 
 
 @pytest.fixture

@@ -235,19 +235,6 @@ def test_it_needs_the_same_queries_for_2_and_for_20_bookings(
 # Who may open which counter ----------------------------------------------------------------------------
 
 
-@pytest.fixture
-def neighbour_counter(db):
-    return factories.make_location(name="Medienzentrum Nachbarkreis", slug="mz-nachbar")
-
-
-@pytest.fixture
-def neighbour(neighbour_counter):
-    """Counter staff of the neighbouring media centre only."""
-    neighbour = factories.make_user(username="nina", role=Role.STAFF)
-    neighbour.locations.add(neighbour_counter)
-    return neighbour
-
-
 def test_an_administrator_works_at_every_counter(admin_user, location, neighbour_counter):
     assert set(staff_locations(admin_user)) == {location, neighbour_counter}
 

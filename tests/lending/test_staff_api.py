@@ -1,7 +1,7 @@
 """The staff side of the API: the units and damage reports of one's counters, settling a report,
 the schools one may see; pagination, filters and the whitelisted `ordering` of every list.
 
-Personas: clerk works at mz-test, nora at mz-nord; admin_user works everywhere; teachers get 403.
+Personas: clerk works at mz-test, neighbour (nina) at mz-nachbar; admin_user works everywhere; teachers get 403.
 """
 
 import datetime
@@ -13,7 +13,6 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.api_tokens import api_token_create
-from accounts.models import Role
 from catalog.models import UnitStatus
 from lending.models import DamageReport, Handover, Reservation
 from lending.services import damage_report_create, handover_assign_unit, handover_complete, takeback_unit
@@ -27,20 +26,8 @@ def tuesday(time_machine):
 
 
 @pytest.fixture
-def north(db):
-    return factories.make_location(name="Medienzentrum Nord", slug="mz-nord")
-
-
-@pytest.fixture
-def north_clerk(north):
-    nora = factories.make_user(username="nora", role=Role.STAFF)
-    nora.locations.add(north)
-    return nora
-
-
-@pytest.fixture
-def north_item_type(north):
-    return factories.make_item_type(location=north, name="Beamer", slug="beamer", units=2)
+def north_item_type(neighbour_counter):
+    return factories.make_item_type(location=neighbour_counter, name="Beamer", slug="beamer", units=2)
 
 
 def get(client, name, *args, **query):
@@ -147,11 +134,11 @@ def test_a_unit_taken_back_is_on_loan_for_nothing_again(client, clerk, loan, uni
 def test_an_administrator_sees_the_units_of_every_counter(client, admin_user, units, north_item_type):
     client.force_login(admin_user)
 
-    assert results(get(client, "unit_list"), "location") == ["mz-test"] * 3 + ["mz-nord"] * 2
+    assert results(get(client, "unit_list"), "location") == ["mz-test"] * 3 + ["mz-nachbar"] * 2
 
 
-def test_staff_of_another_counter_see_none_of_its_units(client, north_clerk, units, north_item_type):
-    client.force_login(north_clerk)
+def test_staff_of_another_counter_see_none_of_its_units(client, neighbour, units, north_item_type):
+    client.force_login(neighbour)
 
     assert results(get(client, "unit_list"), "item_type") == ["beamer", "beamer"]
     assert_refused(get(client, "unit_detail", units[0].asset_tag), 404, "not_found")
@@ -167,7 +154,7 @@ def test_units_are_filtered_by_counter_item_status_and_search(client, admin_user
     north_tags = list(north_item_type.units.order_by("asset_tag").values_list("asset_tag", flat=True))
     client.force_login(admin_user)
 
-    assert results(get(client, "unit_list", location="mz-nord"), "asset_tag") == north_tags
+    assert results(get(client, "unit_list", location="mz-nachbar"), "asset_tag") == north_tags
     assert results(get(client, "unit_list", item_type="vr-koffer"), "asset_tag") == [unit.asset_tag for unit in units]
     assert results(get(client, "unit_list", status="maintenance"), "asset_tag") == [units[1].asset_tag]
     assert results(get(client, "unit_list", search="4711"), "asset_tag") == [units[2].asset_tag]
@@ -317,14 +304,14 @@ def theft_report(loan, teacher_a):
 
 
 @pytest.fixture
-def north_report(north, north_clerk, north_item_type, school_b, teacher_b):
+def north_report(neighbour_counter, neighbour, north_item_type, school_b, teacher_b):
     """At the other counter, a projector came back damaged."""
-    booking = factories.make_reservation(location=north, school=school_b, borrower=teacher_b,
+    booking = factories.make_reservation(location=neighbour_counter, school=school_b, borrower=teacher_b,
                                          lines={north_item_type: 1}, pickup_day=TUESDAY, return_day=NEXT_WEDNESDAY)
     unit = north_item_type.units.first()
-    handover_assign_unit(reservation=booking, unit=unit, actor=north_clerk)
-    handover_complete(reservation=booking, actor=north_clerk)
-    takeback_unit(unit=unit, actor=north_clerk, condition="damaged", note="Lampe defekt")
+    handover_assign_unit(reservation=booking, unit=unit, actor=neighbour)
+    handover_complete(reservation=booking, actor=neighbour)
+    takeback_unit(unit=unit, actor=neighbour, condition="damaged", note="Lampe defekt")
     return DamageReport.objects.get(unit=unit)
 
 
@@ -355,9 +342,9 @@ def test_staff_list_the_reports_of_their_counters_without_anyones_name(client, c
         assert name not in response.content.decode()
 
 
-def test_staff_of_another_counter_neither_see_nor_settle_its_reports(client, north_clerk, reports):
+def test_staff_of_another_counter_neither_see_nor_settle_its_reports(client, neighbour, reports):
     counter_report, _, north_report = reports
-    client.force_login(north_clerk)
+    client.force_login(neighbour)
     url = reverse("lending_api:damage_report_detail", args=[counter_report.pk])
     before = counter_written()
 
@@ -373,7 +360,7 @@ def test_reports_are_filtered_by_counter_status_and_kind(client, admin_user, rep
     client.force_login(admin_user)
 
     assert results(get(client, "damage_report_list"), "id") == [theft_report.pk, counter_report.pk, north_report.pk]
-    assert results(get(client, "damage_report_list", location="mz-nord"), "id") == [north_report.pk]
+    assert results(get(client, "damage_report_list", location="mz-nachbar"), "id") == [north_report.pk]
     assert results(get(client, "damage_report_list", location="mz-test"), "id") == [theft_report.pk,
                                                                                      counter_report.pk]
     assert results(get(client, "damage_report_list", kind="theft"), "id") == [theft_report.pk]
