@@ -4,6 +4,7 @@ from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import ApiToken, Qualification, QualificationGrant, School, User
+from catalog.admin import RaisesCatalogueVersion
 
 
 class QualificationGrantInline(admin.TabularInline):
@@ -52,7 +53,7 @@ class SchoolAdmin(admin.ModelAdmin):
 
 
 @admin.register(Qualification)
-class QualificationAdmin(admin.ModelAdmin):
+class QualificationAdmin(RaisesCatalogueVersion, admin.ModelAdmin):
     list_display = ("name", "holder_count")
     search_fields = ("name", "description")
 

@@ -14,12 +14,34 @@ from catalog.forms import ItemTypeAdminForm, LabelSheetForm
 from catalog.labels import label_base_url, label_sheet_pdf
 from catalog.models import ISO_WEEKDAYS, LOANABLE_UNIT_STATUSES, Category, Closure, ItemType, Location, Unit
 from catalog.services import closures_import_holidays
+from catalog.versions import catalogue_changed
 
 WEEKDAY_NAMES = dict(ISO_WEEKDAYS)
 
 
+class RaisesCatalogueVersion:
+    """For models whose changes show in the catalogue or its calendars: every save and delete in
+    the admin raises the version of every location (catalog/versions.py), so cached pages are
+    rendered afresh. Admin edits are rare, which makes "all locations" the simple right answer.
+
+    On save_related, not save_model: it runs after the inlines (units of an item type), so the
+    location rows are locked last, in the order the booking services lock."""
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        catalogue_changed()
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        catalogue_changed()
+
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset)
+        catalogue_changed()
+
+
 @admin.register(Location)
-class LocationAdmin(admin.ModelAdmin):
+class LocationAdmin(RaisesCatalogueVersion, admin.ModelAdmin):
     list_display = (
         "name", "slug", "weekdays", "opens_at", "closes_at", "slot_minutes", "slot_capacity", "holiday_state",
     )
@@ -52,7 +74,7 @@ class LocationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Closure)
-class ClosureAdmin(admin.ModelAdmin):
+class ClosureAdmin(RaisesCatalogueVersion, admin.ModelAdmin):
     list_display = ("reason", "first_day", "last_day", "location", "source")
     list_filter = ("source", "location")
     search_fields = ("reason",)
@@ -62,7 +84,7 @@ class ClosureAdmin(admin.ModelAdmin):
 
 
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(RaisesCatalogueVersion, admin.ModelAdmin):
     list_display = ("name", "slug", "position")
     list_editable = ("position",)
     search_fields = ("name", "slug")
@@ -78,7 +100,7 @@ class UnitInline(admin.TabularInline):
 
 
 @admin.register(ItemType)
-class ItemTypeAdmin(admin.ModelAdmin):
+class ItemTypeAdmin(RaisesCatalogueVersion, admin.ModelAdmin):
     """Item types with their units; an uploaded picture is checked and re-encoded by the form."""
 
     form = ItemTypeAdminForm
@@ -112,7 +134,7 @@ class ItemTypeAdmin(admin.ModelAdmin):
 
 
 @admin.register(Unit)
-class UnitAdmin(admin.ModelAdmin):
+class UnitAdmin(RaisesCatalogueVersion, admin.ModelAdmin):
     list_display = ("asset_tag", "item_type", "serial_number", "status")
     list_filter = ("status", "item_type__category", "item_type__location")
     search_fields = ("asset_tag", "serial_number", "item_type__name", "notes")

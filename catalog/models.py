@@ -54,6 +54,9 @@ class Location(models.Model):
     # When it last changed: calendar feeds show counter hours, addresses and item names, and their
     # ETag must change with them (lending.calendar).
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    # Raised by every change to what this counter's catalogue and calendars show; rendered pages
+    # are cached under it (catalog/versions.py).
+    version = models.PositiveBigIntegerField(_("version"), default=0, editable=False)
 
     class Meta:
         ordering = ["name"]

@@ -9,6 +9,7 @@ from django.db import transaction
 
 from catalog.exceptions import CatalogError
 from catalog.models import Closure, Location
+from catalog.versions import catalogue_changed
 
 logger = logging.getLogger(__name__)
 
@@ -135,6 +136,7 @@ def closures_import_holidays(*, location, year, state=None):
             if (first, last, reason) not in existing
         ]
         Closure.objects.bulk_create(missing)
+        catalogue_changed(location_ids=[location.pk])
     logger.info(
         "holidays %s %s imported for location %s: %d created, %d removed",
         state, year, location.slug, len(missing), len(stale),

@@ -11,9 +11,13 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpResponse
+from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
 from django.utils._os import safe_join
 from django.utils.dates import WEEKDAYS, WEEKDAYS_ABBR
 from django.utils.translation import gettext as _
@@ -22,8 +26,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.qualifications import qualification_grant_of
 from catalog.models import ItemType, Unit
 from catalog.selectors import counter_days, item_types_visible
+from catalog.versions import catalogue_version
 from frontend.basket import Basket
 from frontend.forms import AddToBasketForm, BookingChangeForm, BookingForm, CatalogueFilterForm
+from frontend.page_cache import cached_fragment
 from lending.availability import availability
 from lending.exceptions import BookingError
 from lending.models import ReservationStatus
@@ -46,9 +52,28 @@ def _booking_error_response(request, template, context, error):
 # Catalogue ---------------------------------------------------------------------------------------
 
 
+# Cards per catalogue page: a phone scrolls through it in a few swipes, and one page renders in
+# the same time whether the catalogue holds fifty items or fifty thousand.
+CATALOGUE_PAGE_SIZE = 24
+# The query parameters the catalogue reads; anything else (tracking tags) neither changes the
+# page nor makes a new cache entry.
+CATALOGUE_PARAMETERS = ("q", "category", "free_from", "free_to", "page")
+
+
 @require_GET
 def catalogue(request):
-    form = CatalogueFilterForm(request.GET or None)
+    query = {name: request.GET[name] for name in CATALOGUE_PARAMETERS if request.GET.get(name)}
+    # The list is the same for everyone asking the same; it is rendered once per catalogue version.
+    status, content = cached_fragment(
+        "catalogue", catalogue_version(), urlencode(query), render=lambda: _catalogue_content(query)
+    )
+    return render(request, "frontend/catalogue.html", {"content": mark_safe(content)}, status=status)
+
+
+def _catalogue_content(query):
+    """(status, HTML) of the catalogue's search form, result count, cards and page links."""
+    filters = {name: value for name, value in query.items() if name != "page"}
+    form = CatalogueFilterForm(filters or None)
     item_types = item_types_visible()
     free_window = None
     if form.is_valid():
@@ -56,20 +81,21 @@ def catalogue(request):
         item_types = item_types_visible(search=data["q"], category=data["category"])
         if data["free_from"]:
             free_window = (data["free_from"], data["free_to"])
-    item_types = list(item_types)
     if free_window:
         item_types = item_types_free_between(
-            item_types, first_day=free_window[0], last_day=free_window[1], today=timezone.localdate()
+            list(item_types), first_day=free_window[0], last_day=free_window[1], today=timezone.localdate()
         )
+    page = Paginator(item_types, CATALOGUE_PAGE_SIZE).get_page(query.get("page"))
     categories = {}
-    for item_type in item_types:
+    for item_type in page:
         categories.setdefault(item_type.category, []).append(item_type)
+    filter_query = urlencode(filters)
     status = 200 if form.is_valid() or not form.is_bound else 400
-    return render(
-        request, "frontend/catalogue.html",
-        {"form": form, "categories": categories, "free_window": free_window, "result_count": len(item_types)},
-        status=status,
-    )
+    return status, render_to_string("partials/catalogue_content.html", {
+        "form": form, "categories": categories, "free_window": free_window, "page": page,
+        "result_count": page.paginator.count, "filtered": bool(filters),
+        "page_link": f"?{filter_query}&page=" if filter_query else "?page=",
+    })
 
 
 def _month_from(value, *, first, last):
@@ -101,16 +127,41 @@ def item_detail(request, slug):
     latest = today + datetime.timedelta(days=item_type.max_advance_days)
     latest_return = latest + datetime.timedelta(days=item_type.max_loan_days)
     month = _month_from(request.GET.get("month"), first=today.replace(day=1), last=latest_return.replace(day=1))
-    month_end = month.replace(day=calendar.monthrange(month.year, month.month)[1])
-    days = counter_days(location=item_type.location, first_day=month, last_day=month_end)
-    free = availability(item_type_ids=[item_type.pk], first_day=month, last_day=month_end, today=today)[item_type.pk]
     pickup_day = _day_between(request.GET.get("pickup"), earliest, latest)
     return_day = None
     if pickup_day:
         return_day = _day_between(
             request.GET.get("return"), pickup_day, pickup_day + datetime.timedelta(days=item_type.max_loan_days)
         )
+    # The month calendar is the same for everyone looking at the same month and choice; it is
+    # rendered once per version of the item's counter (bookings, units, closures, rules).
+    calendar_html = cached_fragment(
+        "item-calendar", item_type.pk, item_type.location.version, month, pickup_day, return_day,
+        render=lambda: render_to_string("partials/month_calendar.html", _month_calendar(
+            item_type=item_type, month=month, today=today, pickup_day=pickup_day, return_day=return_day,
+        )),
+    )
+    form = AddToBasketForm(initial={"pickup_day": pickup_day, "return_day": return_day})
+    return render(request, "frontend/item_detail.html", {
+        "item_type": item_type, "calendar": mark_safe(calendar_html),  # rendered by our own template, escaped there
+        "form": form, "pickup_day": pickup_day, "return_day": return_day,
+        "qualification_grant": qualification_grant_of(
+            user=request.user, qualification=item_type.required_qualification, today=today
+        ),
+    })
+
+
+def _month_calendar(*, item_type, month, today, pickup_day, return_day):
+    """The context of an item's month calendar: weeks of day cells with their state, free units
+    and links for choosing the pickup and then the return day. Three queries."""
+    earliest = today + datetime.timedelta(days=item_type.min_lead_days)
+    latest = today + datetime.timedelta(days=item_type.max_advance_days)
+    latest_return = latest + datetime.timedelta(days=item_type.max_loan_days)
+    month_end = month.replace(day=calendar.monthrange(month.year, month.month)[1])
+    days = counter_days(location=item_type.location, first_day=month, last_day=month_end)
+    free = availability(item_type_ids=[item_type.pk], first_day=month, last_day=month_end, today=today)[item_type.pk]
     choosing_return = bool(pickup_day and not return_day)
+    longest_return = pickup_day + datetime.timedelta(days=item_type.max_loan_days) if pickup_day else None
 
     def link(day):
         # The first click picks the pickup day, the second the return day, a third starts over.
@@ -121,10 +172,14 @@ def item_detail(request, slug):
             query["pickup"] = day.isoformat()
         return "?" + "&".join(f"{key}={value}" for key, value in query.items())
 
-    def selectable(day):
-        if choosing_return:
-            return pickup_day <= day <= pickup_day + datetime.timedelta(days=item_type.max_loan_days)
-        return earliest <= day <= latest
+    def why_not(day):
+        """Why an open counter day cannot be chosen now, or None when it can. While the return
+        day is chosen, a day before the pickup day picks a new pickup day instead."""
+        if choosing_return and day >= pickup_day:
+            return "too_long" if day > longest_return else None
+        if day < earliest:
+            return "too_soon"
+        return "too_far_ahead" if day > latest else None
 
     weeks = []
     week = [None] * (month.isoweekday() - 1)
@@ -139,7 +194,7 @@ def item_detail(request, slug):
             cell["state"] = "no_counter"
         else:
             cell["state"] = "open"
-            cell["selectable"] = selectable(day.day)
+            cell["not_selectable"] = why_not(day.day)
             cell["link"] = link(day.day)
         cell["is_pickup"] = day.day == pickup_day
         cell["is_return"] = day.day == return_day
@@ -153,17 +208,17 @@ def item_detail(request, slug):
         weeks.append(week + [None] * (7 - len(week)))
     previous_month = (month - datetime.timedelta(days=1)).replace(day=1)
     next_month = month_end + datetime.timedelta(days=1)
-    form = AddToBasketForm(initial={"pickup_day": pickup_day, "return_day": return_day})
-    return render(request, "frontend/item_detail.html", {
-        "item_type": item_type, "weeks": weeks, "month": month, "form": form,
+    return {
+        "item_type": item_type, "weeks": weeks, "month": month,
         "previous_month": previous_month if previous_month >= today.replace(day=1) else None,
         "next_month": next_month if next_month <= latest_return else None,
-        "pickup_day": pickup_day, "return_day": return_day,
+        "pickup_day": pickup_day, "return_day": return_day, "earliest": earliest, "latest": latest,
+        "longest_return": longest_return,
+        "reasons_in_month": {
+            cell["not_selectable"] for week in weeks for cell in week if cell and cell.get("not_selectable")
+        },
         "weekdays": [(WEEKDAYS_ABBR[index], WEEKDAYS[index]) for index in range(7)],
-        "qualification_grant": qualification_grant_of(
-            user=request.user, qualification=item_type.required_qualification, today=today
-        ),
-    })
+    }
 
 
 # Basket and booking ------------------------------------------------------------------------------

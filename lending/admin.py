@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from catalog.admin import RaisesCatalogueVersion
 from lending.models import Reservation, ReservationEvent, ReservationLine, ReservationStatus
 
 
@@ -55,7 +56,7 @@ class OverdueFilter(admin.SimpleListFilter):
 
 
 @admin.register(Reservation)
-class ReservationAdmin(admin.ModelAdmin):
+class ReservationAdmin(RaisesCatalogueVersion, admin.ModelAdmin):
     """Reservations can be looked up and corrected here, never created (see the module docstring)."""
 
     list_display = (

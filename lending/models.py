@@ -77,6 +77,11 @@ class ReservationLine(models.Model):
         ordering = ["id"]
         verbose_name = _("reservation line")
         verbose_name_plural = _("reservation lines")
+        indexes = [
+            # The availability engine reads the lines of the bookings in its window from this index
+            # alone (lending/availability.py), never from the table.
+            models.Index(fields=["reservation", "item_type", "quantity"], name="reservation_line_hold"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["reservation", "item_type"], name="one_line_per_item_type"),
             models.CheckConstraint(condition=models.Q(quantity__gte=1), name="line_quantity_positive"),

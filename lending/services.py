@@ -21,6 +21,7 @@ from django.utils import timezone
 from accounts.models import QualificationGrant
 from catalog.models import LOANABLE_UNIT_STATUSES, ItemType, Location, Unit, UnitStatus
 from catalog.selectors import closure_on
+from catalog.versions import catalogue_changed
 from lending.availability import availability
 from lending.exceptions import BookingError
 from lending.models import (
@@ -223,6 +224,7 @@ def reservation_create(*, borrower, school, pickup_day, pickup_slot, return_day,
             ReservationEvent.objects.create(
                 reservation=reservation, actor=actor, action=ReservationEvent.Action.OVERRIDE, data={"rule": rule}
             )
+        catalogue_changed(location_ids=[location.pk])
     logger.info("reservation %s created by %s (overridden: %s)", reservation.code, (actor or borrower).pk,
                 ", ".join(overridden) or "nothing")
     return reservation
@@ -293,6 +295,7 @@ def reservation_change(*, reservation, actor, pickup_day=None, pickup_slot=None,
             reservation=reservation, actor=actor, action=ReservationEvent.Action.CHANGED,
             data={"before": before, "after": _snapshot(reservation, quantities)},
         )
+        catalogue_changed(location_ids=[location.pk])
     return reservation
 
 
@@ -317,6 +320,7 @@ def reservation_cancel(*, reservation, actor):
         ReservationEvent.objects.create(
             reservation=reservation, actor=actor, action=ReservationEvent.Action.CANCELLED
         )
+        catalogue_changed(location_ids=[reservation.location_id])
     return reservation
 
 
@@ -356,6 +360,7 @@ def reservation_extend(*, reservation, actor, return_day):
             reservation=reservation, actor=actor, action=ReservationEvent.Action.EXTENDED,
             data={"from": before.isoformat(), "to": return_day.isoformat()},
         )
+        catalogue_changed(location_ids=[location.pk])
     return reservation
 
 
@@ -550,6 +555,8 @@ def handover_complete(*, reservation, actor):
                 "complete": len(handovers) >= booked_units,
             },
         )
+        # Handed out, the booking holds its units past its return day until they are back.
+        catalogue_changed(location_ids=[reservation.location_id])
     return reservation
 
 
@@ -644,6 +651,7 @@ def takeback_unit(*, unit, actor, condition, note="", handover_id=None):
                 reservation=reservation, actor=actor, action=ReservationEvent.Action.RETURNED,
                 data={"late": reservation.handovers.filter(returned_late=True).exists()},
             )
+        catalogue_changed(location_ids=[reservation.location_id])
     return handover
 
 
@@ -665,6 +673,7 @@ def reservation_mark_no_show(*, reservation, actor):
         reservation.sequence += 1
         reservation.save(update_fields=["status", "sequence", "updated_at"])
         ReservationEvent.objects.create(reservation=reservation, actor=actor, action=ReservationEvent.Action.NO_SHOW)
+        catalogue_changed(location_ids=[reservation.location_id])
     return reservation
 
 
@@ -781,7 +790,7 @@ def damage_report_settle(*, report, actor, resolution, compensation_amount=None)
         unit = None
         if report.unit_id is not None:  # never changes once written, so safe to read unlocked
             unit_row = Unit.objects.only("item_type_id").get(pk=report.unit_id)
-            ItemType.objects.select_for_update().filter(pk=unit_row.item_type_id).first()
+            item_type = ItemType.objects.select_for_update().filter(pk=unit_row.item_type_id).first()
             unit = _lock_unit(unit_row)
         report = DamageReport.objects.select_for_update().get(pk=report.pk)
         if report.status != DamageReport.Status.OPEN:
@@ -805,6 +814,8 @@ def damage_report_settle(*, report, actor, resolution, compensation_amount=None)
         report.settled_at = timezone.now()
         report.settled_by = actor
         report.save()
+        if unit is not None:
+            catalogue_changed(location_ids=[item_type.location_id])
     return report
 
 

@@ -2,6 +2,9 @@
 
 Dates are always counter days of the default location (Tuesday and Wednesday) computed from the
 real or frozen today, so a test reads as "a Tuesday at least three days ahead".
+
+Factories that write what the catalogue shows raise the catalogue's version as the admin does
+(catalog/versions.py), so a page cached earlier in a test is rendered afresh.
 """
 
 import datetime
@@ -12,6 +15,7 @@ from django.utils import timezone
 
 from accounts.models import Qualification, QualificationGrant, Role, School, SchoolType, User
 from catalog.models import Category, Closure, ItemType, Location, Unit, UnitStatus
+from catalog.versions import catalogue_changed
 from lending.models import Reservation, ReservationLine, ReservationStatus
 from lending.services import reservation_create
 
@@ -39,7 +43,9 @@ def make_location(**fields):
         "slot_capacity": 4,
     }
     defaults.update(fields)
-    return Location.objects.create(**defaults)
+    location = Location.objects.create(**defaults)
+    catalogue_changed()
+    return location
 
 
 def make_school(**fields):
@@ -75,7 +81,9 @@ def make_category(**fields):
     number = next(_sequence)
     defaults = {"name": f"Kategorie {number}", "slug": f"kategorie-{number}"}
     defaults.update(fields)
-    return Category.objects.create(**defaults)
+    category = Category.objects.create(**defaults)
+    catalogue_changed()
+    return category
 
 
 def make_item_type(*, location, category=None, units=3, **fields):
@@ -95,16 +103,21 @@ def make_item_type(*, location, category=None, units=3, **fields):
     item_type = ItemType.objects.create(location=location, category=category or make_category(), **defaults)
     for _ in range(units):
         make_unit(item_type=item_type)
+    catalogue_changed()
     return item_type
 
 
 def make_unit(*, item_type, status=UnitStatus.AVAILABLE, **fields):
     number = next(_sequence)
-    return Unit.objects.create(item_type=item_type, asset_tag=f"T-{number:06d}", status=status, **fields)
+    unit = Unit.objects.create(item_type=item_type, asset_tag=f"T-{number:06d}", status=status, **fields)
+    catalogue_changed()
+    return unit
 
 
 def make_closure(*, location, first_day, last_day=None, reason="Schließtag"):
-    return Closure.objects.create(location=location, first_day=first_day, last_day=last_day or first_day, reason=reason)
+    closure = Closure.objects.create(location=location, first_day=first_day, last_day=last_day or first_day, reason=reason)
+    catalogue_changed()
+    return closure
 
 
 def make_qualification(**fields):
@@ -146,4 +159,5 @@ def make_reservation(*, location, school, lines, pickup_day, return_day, status=
         ReservationLine(reservation=reservation, item_type_id=getattr(item_type, "pk", item_type), quantity=quantity)
         for item_type, quantity in lines.items()
     )
+    catalogue_changed()
     return reservation

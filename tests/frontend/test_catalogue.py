@@ -107,3 +107,44 @@ def _names(response):
     for category_items in response.context["categories"].values():
         for item_type in category_items:
             yield item_type.name
+
+
+@pytest.fixture
+def thirty(location):
+    robots = factories.make_category(name="Robotik", slug="robotik")
+    return [factories.make_item_type(location=location, category=robots, name=f"Roboter {number:02d}",
+                                     slug=f"roboter-{number:02d}", units=1) for number in range(30)]
+
+
+def test_it_shows_a_page_of_24_and_links_to_the_rest(client, thirty):
+    first = client.get(URL)
+    assert list(_names(first)) == [f"Roboter {number:02d}" for number in range(24)]
+    content = first.content.decode()
+    assert "30 Artikel" in content and "Seite 1 von 2" in content
+    assert 'href="?page=2" rel="next"' in content
+    second = client.get(URL, {"page": 2})
+    assert list(_names(second)) == [f"Roboter {number:02d}" for number in range(24, 30)]
+    assert 'href="?page=1" rel="prev"' in second.content.decode()
+
+
+def test_the_page_links_keep_the_search_and_filters(client, thirty):
+    free_from = factories.counter_day(at_least_days_ahead=7)
+    query = {"q": "Roboter", "category": "robotik", "free_from": free_from.isoformat(),
+             "free_to": free_from.isoformat()}
+    content = client.get(URL, query).content.decode()
+    assert (f'href="?q=Roboter&amp;category=robotik&amp;free_from={free_from.isoformat()}'
+            f'&amp;free_to={free_from.isoformat()}&amp;page=2" rel="next"') in content
+    second = client.get(URL, {**query, "page": 2})
+    assert list(_names(second)) == [f"Roboter {number:02d}" for number in range(24, 30)]
+
+
+@pytest.mark.parametrize("page, expected_first", [("abc", "Roboter 00"), ("0", "Roboter 24"), ("99", "Roboter 24")])
+def test_a_page_number_out_of_range_shows_the_nearest_page(client, thirty, page, expected_first):
+    response = client.get(URL, {"page": page})
+    assert response.status_code == 200
+    assert next(_names(response)) == expected_first
+
+
+def test_one_page_has_no_page_links(client, catalogue):
+    content = client.get(URL).content.decode()
+    assert 'class="pagination"' not in content and "Seite 1 von" not in content

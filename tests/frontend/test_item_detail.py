@@ -108,10 +108,15 @@ def test_a_pickup_day_outside_the_rules_is_not_taken(client, frozen, item_type, 
 def test_once_a_pickup_day_is_chosen_only_return_days_within_the_longest_loan_are_offered(client, frozen, location):
     item_type = factories.make_item_type(location=location, max_loan_days=7)
     days = cells(client.get(url(item_type, pickup="2027-03-09")))
-    assert days[datetime.date(2027, 3, 10)]["selectable"]
-    assert days[datetime.date(2027, 3, 16)]["selectable"]
-    assert not days[datetime.date(2027, 3, 17)]["selectable"]
-    assert not days[datetime.date(2027, 3, 3)]["selectable"]
+    assert days[datetime.date(2027, 3, 10)]["not_selectable"] is None
+    assert days[datetime.date(2027, 3, 16)]["not_selectable"] is None
+    assert days[datetime.date(2027, 3, 17)]["not_selectable"] == "too_long"
+
+
+def test_while_choosing_the_return_day_an_earlier_day_picks_a_new_pickup_day(client, frozen, item_type):
+    days = cells(client.get(url(item_type, pickup="2027-03-09")))
+    assert days[datetime.date(2027, 3, 3)]["not_selectable"] is None
+    assert days[datetime.date(2027, 3, 3)]["link"] == "?month=2027-03&pickup=2027-03-03"
 
 
 def test_an_unknown_item_is_404(client, db):
@@ -126,3 +131,27 @@ def test_it_needs_the_same_queries_with_many_bookings(client, frozen, item_type,
                        return_day=datetime.date(2027, 3, day))
     with django_assert_max_num_queries(len(few.captured_queries)):
         assert client.get(url(item_type)).status_code == 200
+
+
+def test_days_inside_the_lead_time_say_why_they_cannot_be_chosen(client, frozen, location):
+    item_type = factories.make_item_type(location=location, min_lead_days=8, max_advance_days=20)
+    response = client.get(url(item_type))
+    days = cells(response)
+    assert days[datetime.date(2027, 3, 2)]["not_selectable"] == "too_soon"
+    assert days[datetime.date(2027, 3, 3)]["not_selectable"] == "too_soon"
+    assert days[datetime.date(2027, 3, 9)]["not_selectable"] is None
+    assert days[datetime.date(2027, 3, 23)]["not_selectable"] == "too_far_ahead"
+    content = response.content.decode()
+    cell = content[content.index('data-date="2027-03-02"'):content.index('data-date="2027-03-03"')]
+    assert "<a " not in cell
+    assert "zu kurzfristig" in cell  # visible in the cell
+    assert "mindestens 8 Tage vorher buchen" in cell  # and in full for screen readers
+    assert 'aria-describedby="calendar-reasons"' in content
+    legend = content[content.index('id="calendar-reasons"'):]
+    assert "mindestens 8 Tage vor der Abholung" in legend and "09.03.2027" in legend
+    assert "höchstens 20 Tage im Voraus" in legend
+
+
+def test_a_month_without_such_days_has_no_explanation(client, frozen, item_type):
+    content = client.get(url(item_type, month="2027-04")).content.decode()
+    assert 'id="calendar-reasons"' not in content and "zu kurzfristig" not in content

@@ -1,0 +1,40 @@
+"""Versions of what the catalogue and the availability calendars show, so pages can cache them.
+
+Every location carries a counter, `Location.version`, that each change to what its catalogue
+cards and calendars show raises: a booking made, changed, cancelled, extended, handed out,
+returned or not picked up, a unit that goes into maintenance or comes back, a closure, an
+item type or a location edited. Pages cache what they render under a key that holds the counter
+(`catalogue_version()` for the whole catalogue, `location.version` for one item's calendar), so
+nothing is ever deleted from the cache: a change moves the key, and the next request on any app
+server renders afresh. The counter lives in the database, not in the cache, because without
+REDIS_URL every app server process has a cache of its own and would never hear of a change made
+by another.
+
+The counter is raised in the same transaction as the change, as its last write (see
+`catalogue_changed`): a rolled-back booking raises nothing, and a committed one is visible in the
+very next request.
+"""
+
+from django.db.models import Count, F, Max, Sum
+
+from catalog.models import Location
+
+
+def catalogue_changed(*, location_ids=None):
+    """Raise the version of the given locations (all of them when None).
+
+    Call it as the last write of the transaction that made the change. The booking services lock
+    item types before their location; raising the counter locks the location row until the
+    commit, so doing it last keeps that order for every service and no two of them can deadlock.
+    """
+    locations = Location.objects.all() if location_ids is None else Location.objects.filter(pk__in=location_ids)
+    # update(), not save(): the location's own updated_at (which calendar feeds show as a change
+    # of the counter) stays as it is.
+    locations.update(version=F("version") + 1)
+
+
+def catalogue_version():
+    """A short text that changes whenever any location's version does, or a location comes or
+    goes. One query over the locations (a few hundred rows at most, even for a whole state)."""
+    row = Location.objects.order_by().aggregate(total=Sum("version"), count=Count("pk"), newest=Max("pk"))
+    return f"{row['count']}.{row['newest'] or 0}.{row['total'] or 0}"

@@ -1,0 +1,39 @@
+"""Rendered parts of the teacher pages, cached under the catalogue's version.
+
+At 8:00 on a Monday a whole city's teachers open the catalogue at once, and each of them would
+render the same cards and calendars. The parts that are the same for everyone (the catalogue's
+list for one search, an item's month calendar) are rendered once and kept in the cache under a
+key that holds everything they depend on: the version of the locations whose bookings, units,
+closures and items they show (catalog/versions.py), today's date (lead times, past days, overdue
+loans), the language, and the request's own choices. A change raises the version, so the next
+request renders afresh; nothing is ever deleted. What belongs to one person (the header with
+their name and basket, the CSRF token, messages, whether they hold a qualification) is rendered
+around the cached part on every request.
+"""
+
+import hashlib
+
+from django.core.cache import cache
+from django.utils import timezone
+from django.utils.translation import get_language
+
+# A safety net only: every change that matters raises the version at once. This bounds how long
+# something written past the services (a shell, a restored backup) can stay unseen.
+FRAGMENT_SECONDS = 300
+KEY_PREFIX = "page-fragment"
+
+
+def cached_fragment(*key_parts, render):
+    """What `render()` returns, from the cache when the same key was rendered before.
+
+    `key_parts` must name everything the result depends on besides today's date and the active
+    language, which are added here. `render` returns anything the cache can hold (HTML, or a
+    tuple with a status)."""
+    parts = [KEY_PREFIX, timezone.localdate().isoformat(), get_language() or "", *map(str, key_parts)]
+    # Hashed: a search text may be long or hold characters memcached-style keys refuse.
+    key = f"{KEY_PREFIX}:{hashlib.sha256(chr(31).join(parts).encode()).hexdigest()}"
+    value = cache.get(key)
+    if value is None:
+        value = render()
+        cache.set(key, value, FRAGMENT_SECONDS)
+    return value
