@@ -15,7 +15,8 @@ The counter is raised in the same transaction as the change, as its last write (
 very next request.
 """
 
-from django.db.models import Count, F, Max, Sum
+from django.db import connection
+from django.db.models import F
 
 from catalog.models import Location
 
@@ -35,6 +36,17 @@ def catalogue_changed(*, location_ids=None):
 
 def catalogue_version():
     """A short text that changes whenever any location's version does, or a location comes or
-    goes. One query over the locations (a few hundred rows at most, even for a whole state)."""
-    row = Location.objects.order_by().aggregate(total=Sum("version"), count=Count("pk"), newest=Max("pk"))
-    return f"{row['count']}.{row['newest'] or 0}.{row['total'] or 0}"
+    goes. One query over the locations (a few hundred rows at most, even for a whole state).
+
+    Written as SQL: it runs on every catalogue request, and building the same aggregate through
+    the ORM took five times as long as the database took to answer it."""
+    with connection.cursor() as cursor:
+        cursor.execute(_VERSION_SQL)
+        count, newest, total = cursor.fetchone()
+    return f"{count}.{newest or 0}.{total or 0}"
+
+
+_VERSION_SQL = (
+    f"SELECT COUNT(*), MAX({Location._meta.pk.column}), SUM({Location._meta.get_field('version').column}) "
+    f"FROM {Location._meta.db_table}"
+)

@@ -142,7 +142,12 @@ ASGI_APPLICATION = "config.asgi.application"
 
 # One setting for both databases: sqlite:///var/db.sqlite3 (default) or postgres://user@host/name.
 DATABASE_URL = env("DATABASE_URL", f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}")
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0))}
+# Connections stay open between requests: opening one (a TCP handshake and authentication with
+# PostgreSQL, the file and its pragmas with SQLite) cost more than a whole cached page. The health
+# check makes a request after a database restart reconnect instead of failing.
+DATABASES = {"default": dj_database_url.parse(
+    DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60), conn_health_checks=True,
+)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE takes the write lock when a transaction starts, so two bookings never both read
     # and then both try to upgrade to a write lock ("database is locked"); they queue instead.

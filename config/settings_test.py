@@ -22,6 +22,9 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Each test closes its connections, as Django's own test runner expects (a connection kept open by
+# a live server thread would keep PostgreSQL from dropping the test database).
+DATABASES["default"]["CONN_MAX_AGE"] = 0
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # One file per test process (pytest-xdist adds _gw0, _gw1 per worker), so two test runs in
     # one checkout never share a database; pytest-django deletes it at the end of the run.

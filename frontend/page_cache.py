@@ -14,7 +14,10 @@ around the cached part on every request.
 import hashlib
 
 from django.core.cache import cache
+from django.middleware.csrf import get_token
 from django.utils import timezone
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 
 # A safety net only: every change that matters raises the version at once. This bounds how long
@@ -37,3 +40,22 @@ def cached_fragment(*key_parts, render):
         value = render()
         cache.set(key, value, FRAGMENT_SECONDS)
     return value
+
+
+# Stand-ins in cached HTML for what differs per request; no URL, token or translation contains
+# a NUL character.
+CSRF_MARK = "\x00csrf\x00"
+
+
+def mark(name):
+    """The stand-in for a per-request part called `name`, to be replaced by `filled`."""
+    return f"\x00{name}\x00"
+
+
+def filled(request, html, **parts):
+    """Cached `html` with this request's CSRF token and the given parts (HTML, already escaped
+    where needed) in place of their marks, ready for a template."""
+    html = html.replace(CSRF_MARK, escape(get_token(request))) if CSRF_MARK in html else html
+    for name, part in parts.items():
+        html = html.replace(mark(name), part)
+    return mark_safe(html)  # our templates' output; every part filled in is escaped by its caller

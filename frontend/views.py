@@ -23,13 +23,14 @@ from django.utils.dates import WEEKDAYS, WEEKDAYS_ABBR
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.models import Qualification
 from accounts.qualifications import qualification_grant_of
 from catalog.models import ItemType, Unit
-from catalog.selectors import counter_days, item_types_visible
+from catalog.selectors import counter_days, item_type_page_row, item_types_visible
 from catalog.versions import catalogue_version
 from frontend.basket import Basket
 from frontend.forms import AddToBasketForm, BookingChangeForm, BookingForm, CatalogueFilterForm
-from frontend.page_cache import cached_fragment
+from frontend.page_cache import CSRF_MARK, cached_fragment, filled, mark
 from lending.availability import availability
 from lending.exceptions import BookingError
 from lending.models import ReservationStatus
@@ -119,35 +120,43 @@ def _day_between(value, first, last):
 
 @require_GET
 def item_detail(request, slug):
-    item_type = get_object_or_404(
-        ItemType.objects.select_related("category", "location", "required_qualification"), slug=slug
-    )
+    item = item_type_page_row(slug=slug)
+    if item is None:
+        raise Http404
     today = timezone.localdate()
-    earliest = today + datetime.timedelta(days=item_type.min_lead_days)
-    latest = today + datetime.timedelta(days=item_type.max_advance_days)
-    latest_return = latest + datetime.timedelta(days=item_type.max_loan_days)
+    earliest = today + datetime.timedelta(days=item.min_lead_days)
+    latest = today + datetime.timedelta(days=item.max_advance_days)
+    latest_return = latest + datetime.timedelta(days=item.max_loan_days)
     month = _month_from(request.GET.get("month"), first=today.replace(day=1), last=latest_return.replace(day=1))
     pickup_day = _day_between(request.GET.get("pickup"), earliest, latest)
     return_day = None
     if pickup_day:
         return_day = _day_between(
-            request.GET.get("return"), pickup_day, pickup_day + datetime.timedelta(days=item_type.max_loan_days)
+            request.GET.get("return"), pickup_day, pickup_day + datetime.timedelta(days=item.max_loan_days)
         )
-    # The month calendar is the same for everyone looking at the same month and choice; it is
-    # rendered once per version of the item's counter (bookings, units, closures, rules).
-    calendar_html = cached_fragment(
-        "item-calendar", item_type.pk, item_type.location.version, month, pickup_day, return_day,
-        render=lambda: render_to_string("partials/month_calendar.html", _month_calendar(
-            item_type=item_type, month=month, today=today, pickup_day=pickup_day, return_day=return_day,
-        )),
-    )
-    form = AddToBasketForm(initial={"pickup_day": pickup_day, "return_day": return_day})
+
+    def render_content():
+        item_type = ItemType.objects.select_related("category", "location", "required_qualification").get(pk=item.pk)
+        return render_to_string("partials/item_content.html", {
+            **_month_calendar(item_type=item_type, month=month, today=today, pickup_day=pickup_day,
+                              return_day=return_day),
+            "form": AddToBasketForm(initial={"pickup_day": pickup_day, "return_day": return_day}),
+            "csrf_token": CSRF_MARK, "qualification_mark": mark("qualification"),
+        })
+
+    # The page below the header is the same for everyone looking at the same month and choice;
+    # it is rendered once per version of the item's counter (bookings, units, closures, rules).
+    content = cached_fragment("item", item.pk, item.location_version, month, pickup_day, return_day,
+                              render=render_content)
+    personal = ""
+    if item.required_qualification_id is not None:
+        qualification = Qualification.objects.get(pk=item.required_qualification_id)
+        personal = render_to_string("partials/qualification_status.html", {
+            "qualification": qualification, "user": request.user,
+            "qualification_grant": qualification_grant_of(user=request.user, qualification=qualification, today=today),
+        })
     return render(request, "frontend/item_detail.html", {
-        "item_type": item_type, "calendar": mark_safe(calendar_html),  # rendered by our own template, escaped there
-        "form": form, "pickup_day": pickup_day, "return_day": return_day,
-        "qualification_grant": qualification_grant_of(
-            user=request.user, qualification=item_type.required_qualification, today=today
-        ),
+        "title": item.name, "content": filled(request, content, qualification=personal),
     })
 
 
