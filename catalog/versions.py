@@ -15,8 +15,13 @@ The counter is raised in the same transaction as the change, as its last write (
 very next request.
 """
 
+import hashlib
+
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import get_language
 
 from catalog.models import Location
 
@@ -50,3 +55,26 @@ _VERSION_SQL = (
     f"SELECT COUNT(*), MAX({Location._meta.pk.column}), SUM({Location._meta.get_field('version').column}) "
     f"FROM {Location._meta.db_table}"
 )
+
+
+# A safety net only: every change that matters raises the version at once. This bounds how long
+# something written past the services (a shell, a restored backup) can stay unseen.
+CACHE_SECONDS = 300
+KEY_PREFIX = "by-version"
+
+
+def cached(*key_parts, render):
+    """What `render()` returns, from the cache when the same key was rendered before.
+
+    `key_parts` must name everything the result depends on, a version among them, besides
+    today's date and the active language, which are added here. `render` returns anything the
+    cache can hold (HTML, a tuple with a status, an API page's data). Nothing is ever deleted: a
+    change raises the version, which moves the key."""
+    parts = [KEY_PREFIX, timezone.localdate().isoformat(), get_language() or "", *map(str, key_parts)]
+    # Hashed: a search text may be long or hold characters memcached-style keys refuse.
+    key = f"{KEY_PREFIX}:{hashlib.sha256(chr(31).join(parts).encode()).hexdigest()}"
+    value = cache.get(key)
+    if value is None:
+        value = render()
+        cache.set(key, value, CACHE_SECONDS)
+    return value

@@ -1,4 +1,5 @@
-"""Rendered parts of the teacher pages, cached under the catalogue's version.
+"""Rendered parts of the teacher pages, cached under the catalogue's version
+(`catalog.versions.cached`), and the per-request parts filled into them.
 
 At 8:00 on a Monday a whole city's teachers open the catalogue at once, and each of them would
 render the same cards and calendars. The parts that are the same for everyone (the catalogue's
@@ -11,36 +12,9 @@ their name and basket, the CSRF token, messages, whether they hold a qualificati
 around the cached part on every request.
 """
 
-import hashlib
-
-from django.core.cache import cache
 from django.middleware.csrf import get_token
-from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
-from django.utils.translation import get_language
-
-# A safety net only: every change that matters raises the version at once. This bounds how long
-# something written past the services (a shell, a restored backup) can stay unseen.
-FRAGMENT_SECONDS = 300
-KEY_PREFIX = "page-fragment"
-
-
-def cached_fragment(*key_parts, render):
-    """What `render()` returns, from the cache when the same key was rendered before.
-
-    `key_parts` must name everything the result depends on besides today's date and the active
-    language, which are added here. `render` returns anything the cache can hold (HTML, or a
-    tuple with a status)."""
-    parts = [KEY_PREFIX, timezone.localdate().isoformat(), get_language() or "", *map(str, key_parts)]
-    # Hashed: a search text may be long or hold characters memcached-style keys refuse.
-    key = f"{KEY_PREFIX}:{hashlib.sha256(chr(31).join(parts).encode()).hexdigest()}"
-    value = cache.get(key)
-    if value is None:
-        value = render()
-        cache.set(key, value, FRAGMENT_SECONDS)
-    return value
-
 
 # Stand-ins in cached HTML for what differs per request; no URL, token or translation contains
 # a NUL character.

@@ -27,10 +27,10 @@ from accounts.models import Qualification
 from accounts.qualifications import qualification_grant_of
 from catalog.models import ItemType, Unit
 from catalog.selectors import counter_days, item_type_page_row, item_types_visible
-from catalog.versions import catalogue_version
+from catalog.versions import cached, catalogue_version
 from frontend.basket import Basket
 from frontend.forms import AddToBasketForm, BookingChangeForm, BookingForm, CatalogueFilterForm
-from frontend.page_cache import CSRF_MARK, cached_fragment, filled, mark
+from frontend.page_cache import CSRF_MARK, filled, mark
 from lending.availability import availability
 from lending.exceptions import BookingError
 from lending.models import ReservationStatus
@@ -65,7 +65,7 @@ CATALOGUE_PARAMETERS = ("q", "category", "free_from", "free_to", "page")
 def catalogue(request):
     query = {name: request.GET[name] for name in CATALOGUE_PARAMETERS if request.GET.get(name)}
     # The list is the same for everyone asking the same; it is rendered once per catalogue version.
-    status, content = cached_fragment(
+    status, content = cached(
         "catalogue", catalogue_version(), urlencode(query), render=lambda: _catalogue_content(query)
     )
     return render(request, "frontend/catalogue.html", {"content": mark_safe(content)}, status=status)
@@ -146,7 +146,7 @@ def item_detail(request, slug):
 
     # The page below the header is the same for everyone looking at the same month and choice;
     # it is rendered once per version of the item's counter (bookings, units, closures, rules).
-    content = cached_fragment("item", item.pk, item.location_version, month, pickup_day, return_day,
+    content = cached("item", item.pk, item.location_version, month, pickup_day, return_day,
                               render=render_content)
     personal = ""
     if item.required_qualification_id is not None:

@@ -23,6 +23,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from accounts.models import School
 from catalog.models import ItemType, Unit
 from catalog.selectors import counter_days, item_types_visible
+from catalog.versions import cached, catalogue_version
 from lending.availability import availability
 from lending.exceptions import BookingError
 from lending.models import IdempotencyKey
@@ -143,12 +144,17 @@ class ApiPagination(PageNumberPagination):
 
 
 def paginated(view, request, queryset, serializer_class):
+    return Response(paginated_data(view, request, queryset, serializer_class))
+
+
+def paginated_data(view, request, queryset, serializer_class):
+    """One page of the list as the API answers it: count, next and previous links, results."""
     # DRF's paginator quietly ignores a `page_size` it cannot read; the API refuses it (400).
     valid_input(PageQuerySerializer, {name: request.query_params[name] for name in ("page", "page_size")
                                  if name in request.query_params})
     paginator = ApiPagination()
     page = paginator.paginate_queryset(queryset, request, view=view)
-    return paginator.get_paginated_response(serializer_class(page, many=True).data)
+    return paginator.get_paginated_response(serializer_class(page, many=True).data).data
 
 
 class ApiView(APIView):
@@ -172,17 +178,24 @@ class ItemTypeListApi(ApiView):
                                                                     400: ErrorSerializer})
     def get(self, request):
         data = valid_input(ItemTypeQuerySerializer, request.query_params)
-        item_types = item_types_visible(search=data.get("search", ""), category=data.get("category"))
-        if data.get("location"):
-            item_types = item_types.filter(location__slug=data["location"])
-        if data.get("ordering"):
-            item_types = item_types.order_by(*ITEM_TYPE_ORDERINGS[data["ordering"]])
-        if data.get("free_from"):
-            # The engine answers for all of them at once (two queries), then the page is cut.
-            item_types = item_types_free_between(
-                list(item_types), first_day=data["free_from"], last_day=data["free_to"], today=timezone.localdate()
-            )
-        return paginated(self, request, item_types, ItemTypeSerializer)
+
+        def render():
+            item_types = item_types_visible(search=data.get("search", ""), category=data.get("category"))
+            if data.get("location"):
+                item_types = item_types.filter(location__slug=data["location"])
+            if data.get("ordering"):
+                item_types = item_types.order_by(*ITEM_TYPE_ORDERINGS[data["ordering"]])
+            if data.get("free_from"):
+                # The engine answers for all of them at once (two queries), then the page is cut.
+                item_types = item_types_free_between(
+                    list(item_types), first_day=data["free_from"], last_day=data["free_to"],
+                    today=timezone.localdate(),
+                )
+            return paginated_data(self, request, item_types, ItemTypeSerializer)
+
+        # The same for every caller asking the same (the links in it name the host asked): built
+        # once per catalogue version, like the catalogue page.
+        return Response(cached("api-item-types", catalogue_version(), request.build_absolute_uri(), render=render))
 
 
 class ItemTypeDetailApi(ApiView):
@@ -203,16 +216,22 @@ class AvailabilityApi(ApiView):
         data = valid_input(AvailabilityQuerySerializer, request.query_params)
         item_type = get_object_or_404(ItemType.objects.select_related("location"), slug=data["item_type"])
         first_day, last_day = data["from"], data["to"]
-        free = availability(item_type_ids=[item_type.pk], first_day=first_day, last_day=last_day,
-                            today=timezone.localdate())[item_type.pk]
-        days = {day.day: day for day in counter_days(location=item_type.location, first_day=first_day,
-                                                     last_day=last_day)}
-        rows = [
-            {"day": day, "loanable": counts.loanable, "held": counts.held, "free": counts.free,
-             "counter_day": days[day].is_open, "closure": days[day].closure_reason or ""}
-            for day, counts in free.days()
-        ]
-        return Response(AvailabilityDaySerializer(rows, many=True).data)
+
+        def render():
+            free = availability(item_type_ids=[item_type.pk], first_day=first_day, last_day=last_day,
+                                today=timezone.localdate())[item_type.pk]
+            days = {day.day: day for day in counter_days(location=item_type.location, first_day=first_day,
+                                                         last_day=last_day)}
+            rows = [
+                {"day": day, "loanable": counts.loanable, "held": counts.held, "free": counts.free,
+                 "counter_day": days[day].is_open, "closure": days[day].closure_reason or ""}
+                for day, counts in free.days()
+            ]
+            return AvailabilityDaySerializer(rows, many=True).data
+
+        # Built once per version of the item's counter, as the item page's calendar.
+        return Response(cached("api-availability", item_type.pk, item_type.location.version, first_day, last_day,
+                               render=render))
 
 
 class ReservationCreateApi(ApiView):

@@ -9,6 +9,7 @@ import pytest
 from django.urls import reverse
 
 from catalog.models import ItemType
+from lending.services import reservation_cancel
 from tests import factories
 from tests.lending.conftest import MONDAY
 
@@ -88,16 +89,20 @@ def test_a_booking_through_the_pages_shows_in_the_next_request(client, item_type
     assert free_on(client.get(month), pickup) == "0 von 3"
 
 
-def test_an_item_changed_in_the_admin_shows_at_once(admin_client, client, item_type):
-    assert "VR-Koffer" in client.get(CATALOGUE).content.decode()
+def rename_in_admin(admin_client, item_type, name):
     admin_page = reverse("admin:catalog_itemtype_change", args=[item_type.pk])
     form = admin_client.get(admin_page).context["adminform"].form
-    data = {name: form[name].value() for name in form.fields if form[name].value() is not None}
-    data.update({"name": "VR-Koffer (neu)", "picture": "", "units-TOTAL_FORMS": 0, "units-INITIAL_FORMS": 0})
+    data = {field: form[field].value() for field in form.fields if form[field].value() is not None}
+    data.update({"name": name, "picture": "", "units-TOTAL_FORMS": 0, "units-INITIAL_FORMS": 0})
     data["required_qualification"] = ""
     response = admin_client.post(admin_page, data)
     assert response.status_code == 302, response.content.decode()[:2000]
-    assert ItemType.objects.get(pk=item_type.pk).name == "VR-Koffer (neu)"
+    assert ItemType.objects.get(pk=item_type.pk).name == name
+
+
+def test_an_item_changed_in_the_admin_shows_at_once(admin_client, client, item_type):
+    assert "VR-Koffer" in client.get(CATALOGUE).content.decode()
+    rename_in_admin(admin_client, item_type, "VR-Koffer (neu)")
     assert "VR-Koffer (neu)" in client.get(CATALOGUE).content.decode()
 
 
@@ -149,3 +154,51 @@ def test_the_qualification_line_stays_personal(client, location, teacher_a, teac
     assert "Sie haben diese Qualifikation" in client.get(item_url(item_type)).content.decode()
     client.force_login(teacher_b)
     assert "Sie haben diese Qualifikation noch nicht." in client.get(item_url(item_type)).content.decode()
+
+
+# The API's public lists are cached the same way -------------------------------------------------
+
+ITEM_TYPES_API = reverse("lending_api:item_type_list")
+AVAILABILITY_API = reverse("lending_api:availability")
+
+
+def test_a_second_look_at_the_api_lists_takes_one_query(client, item_type, django_assert_num_queries):
+    window = {"free_from": "2027-03-09", "free_to": "2027-03-10"}
+    availability = {"item_type": item_type.slug, "from": "2027-03-09", "to": "2027-03-12"}
+    for url, query in [(ITEM_TYPES_API, {}), (ITEM_TYPES_API, window), (AVAILABILITY_API, availability)]:
+        first = client.get(url, query)
+        with django_assert_num_queries(1):  # the version (or the item with its counter's version)
+            second = client.get(url, query)
+        assert second.status_code == 200
+        assert second.json() == first.json()
+
+
+def test_a_booking_shows_in_the_api_in_the_very_next_request(client, item_type, teacher_a):
+    pickup, back = datetime.date(2027, 3, 9), datetime.date(2027, 3, 10)
+    window = {"free_from": pickup.isoformat(), "free_to": back.isoformat()}
+    days = {"item_type": item_type.slug, "from": pickup.isoformat(), "to": pickup.isoformat()}
+    assert client.get(ITEM_TYPES_API, window).json()["results"][0]["free_in_window"] == 3
+    assert client.get(AVAILABILITY_API, days).json()[0]["free"] == 3
+
+    reservation = factories.book(borrower=teacher_a, lines={item_type.pk: 2}, pickup_day=pickup, return_day=back)
+
+    assert client.get(ITEM_TYPES_API, window).json()["results"][0]["free_in_window"] == 1
+    assert client.get(AVAILABILITY_API, days).json()[0]["free"] == 1
+
+    reservation_cancel(reservation=reservation, actor=teacher_a)
+    assert client.get(AVAILABILITY_API, days).json()[0]["free"] == 3
+
+
+def test_an_item_renamed_in_the_admin_shows_in_the_api_at_once(admin_client, client, item_type):
+    assert client.get(ITEM_TYPES_API).json()["results"][0]["name"] == item_type.name
+    rename_in_admin(admin_client, item_type, "VR-Koffer (neu)")
+    assert client.get(ITEM_TYPES_API).json()["results"][0]["name"] == "VR-Koffer (neu)"
+
+
+def test_the_api_pages_links_name_the_host_asked(client, location):
+    for number in range(3):
+        factories.make_item_type(location=location, name=f"Kit {number}")
+    first = client.get(ITEM_TYPES_API, {"page_size": 1}, HTTP_HOST="127.0.0.1").json()
+    second = client.get(ITEM_TYPES_API, {"page_size": 1}, HTTP_HOST="localhost").json()
+    assert first["next"].startswith("http://127.0.0.1/")
+    assert second["next"].startswith("http://localhost/")
