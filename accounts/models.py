@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -160,3 +161,21 @@ class ApiToken(models.Model):
     @property
     def can_write(self):
         return self.scope == self.Scope.WRITE
+
+
+class Session(AbstractBaseSession):
+    """Django's database session with the signed-in user as a column (accounts/sessions.py):
+    each request reads the session and its user in one query, and deleting a user deletes
+    their sessions."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
+                             related_name="+")
+
+    @classmethod
+    def get_session_store_class(cls):
+        from accounts.sessions import SessionStore
+
+        return SessionStore
+
+    class Meta(AbstractBaseSession.Meta):
+        db_table = "accounts_session"
