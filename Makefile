@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 VENDOR := frontend/static/frontend/vendor
 ZXING := node_modules/zxing-wasm
 
-.PHONY: run test bench messages clean
+.PHONY: run test bench bench-http messages clean
 
 $(VENV)/.base-installed: requirements/base.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,12 @@ test: $(VENV)/.dev-installed var $(VENDOR)/.installed
 bench: $(VENV)/.dev-installed var
 	DEBUG=true DATABASE_URL=$${BENCH_DATABASE_URL:-sqlite:///$(CURDIR)/var/bench.sqlite3} \
 		$(BIN)/python manage.py bench $(BENCH_ARGS)
+
+## make bench-http: the teacher pages and the API under gunicorn and wrk, against a bare Django view
+bench-http: $(VENV)/.dev-installed var $(VENDOR)/.installed
+	@command -v wrk >/dev/null || { echo "wrk is missing (Debian: apt-get install wrk)" >&2; exit 1; }
+	DEBUG=true DATABASE_URL=$${BENCH_DATABASE_URL:-sqlite:///$(CURDIR)/var/bench.sqlite3} \
+		$(BIN)/python manage.py bench_http $(BENCH_ARGS)
 
 ## make messages: refresh the translation catalogues after changing strings (needs gettext)
 messages: $(VENV)/.dev-installed

@@ -22,7 +22,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from accounts.models import School
 from catalog.models import ItemType, Unit
-from catalog.selectors import counter_days, item_types_visible
+from catalog.selectors import counter_days, item_type_page_row, item_types_visible
 from catalog.versions import cached, catalogue_version
 from lending.availability import availability
 from lending.exceptions import BookingError
@@ -214,10 +214,14 @@ class AvailabilityApi(ApiView):
                    responses={200: AvailabilityDaySerializer(many=True), 400: ErrorSerializer, 404: ErrorSerializer})
     def get(self, request):
         data = valid_input(AvailabilityQuerySerializer, request.query_params)
-        item_type = get_object_or_404(ItemType.objects.select_related("location"), slug=data["item_type"])
+        # The item and its counter's version in one short query; the rest only when not cached.
+        row = item_type_page_row(slug=data["item_type"])
+        if row is None:
+            raise exceptions.NotFound()
         first_day, last_day = data["from"], data["to"]
 
         def render():
+            item_type = ItemType.objects.select_related("location").get(pk=row.pk)
             free = availability(item_type_ids=[item_type.pk], first_day=first_day, last_day=last_day,
                                 today=timezone.localdate())[item_type.pk]
             days = {day.day: day for day in counter_days(location=item_type.location, first_day=first_day,
@@ -230,8 +234,7 @@ class AvailabilityApi(ApiView):
             return AvailabilityDaySerializer(rows, many=True).data
 
         # Built once per version of the item's counter, as the item page's calendar.
-        return Response(cached("api-availability", item_type.pk, item_type.location.version, first_day, last_day,
-                               render=render))
+        return Response(cached("api-availability", row.pk, row.location_version, first_day, last_day, render=render))
 
 
 class ReservationCreateApi(ApiView):

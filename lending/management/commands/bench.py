@@ -31,7 +31,6 @@ from contextlib import contextmanager
 from allauth.mfa.totp.internal.auth import TOTP
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
-from django.contrib.sessions.models import Session
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
@@ -42,12 +41,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.api_tokens import api_token_create
-from accounts.models import ApiToken, Qualification, QualificationGrant, Role, School, SchoolType, User
+from accounts.models import ApiToken, Qualification, QualificationGrant, Role, School, SchoolType, Session, User
 from catalog.exceptions import CatalogError
 from catalog.labels import label_sheet_pdf, unit_label_url
 from catalog.models import Category, Closure, ItemType, Location, Unit, UnitStatus
 from catalog.selectors import counter_days
 from catalog.services import closures_import_holidays
+from catalog.versions import catalogue_changed
 from lending.availability import availability
 from lending.exceptions import BookingError
 from lending.models import (
@@ -77,7 +77,8 @@ PAST_DAYS = 730  # reservations start about two years back …
 FUTURE_DAYS = 180  # … and reach as far ahead as an item type lets anyone book (max_advance_days)
 FUTURE_SHARE = 0.08  # of all reservations lie ahead; they thin out the further ahead they are
 FUTURE_DECAY_DAYS = 90
-REBUILD_AFTER_DAYS = 7  # the statuses depend on today, so an older dataset is built again
+REBUILD_AFTER_DAYS = 7
+TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE SAVEPOINT")  # the statuses depend on today, so an older dataset is built again
 
 LARGE = {"item_types": 500, "units": 5000, "reservations": 200_000, "schools": 200, "teachers": 2000, "categories": 20}
 SMALL = {"item_types": 20, "units": 100, "reservations": 500, "schools": 20, "teachers": 50, "categories": 5}
@@ -108,6 +109,21 @@ def _quiet_loggers(*names):
     finally:
         for each, level in zip(loggers, levels):
             each.setLevel(level)
+
+
+def data_queries(captured):
+    """The statements that read or write data in a CaptureQueriesContext: transaction control
+    (BEGIN, COMMIT, SAVEPOINT, …) is left out, as SQLite logs a BEGIN that PostgreSQL does not."""
+    return sum(1 for query in captured.captured_queries
+               if not query["sql"].lstrip().upper().startswith(TRANSACTION_CONTROL))
+
+
+def write_json(stdout, report, path):
+    """The report as JSON at `path`, if one was given (--json)."""
+    if path:
+        with open(path, "w", encoding="utf-8") as handle:
+            json.dump(report, handle, indent=2)
+        stdout.write(f"Results written to {path}.")
 
 
 def _booking_code(index):
@@ -157,43 +173,18 @@ class Command(BaseCommand):
         parser.add_argument("--rebuild", action="store_true", help="Build the dataset again even if it is there.")
         parser.add_argument("--seed", type=int, default=20261121, help="Random seed of the dataset.")
         parser.add_argument("--json", metavar="PATH", help="Also write the results to this JSON file.")
+        parser.add_argument("--build-only", action="store_true",
+                            help="Only migrate and build the dataset (if needed); measure nothing.")
 
     # Entry point ---------------------------------------------------------------------------------
 
     def handle(self, *args, **options):
-        self._refuse_unless_bench_database()
-        size = dict(SMALL if options["small"] else LARGE)
-        for key in ("item_types", "units", "reservations"):
-            if options[key] is not None:
-                size[key] = options[key]
-        if size["item_types"] < 1 or size["units"] < size["item_types"] or size["reservations"] < 1:
-            raise CommandError("Give at least one item type, one unit per item type and one reservation.")
         if options["repeat"] < 1:
             raise CommandError("--repeat must be at least 1.")
-        size["seed"] = options["seed"]
-
-        call_command("migrate", verbosity=0, interactive=False)
+        wanted, build_seconds, reused = self.prepare_dataset(options)
+        if options["build_only"]:
+            return
         today = timezone.localdate()
-        marker = self._marker()
-        wanted = {key: size[key] for key in sorted(size)}
-        if (options["rebuild"] or marker is None or marker.get("size") != wanted
-                or (today - datetime.date.fromisoformat(marker["built_on"])).days > REBUILD_AFTER_DAYS):
-            self.stdout.write(f"Building the dataset {wanted} …")
-            started = time.perf_counter()
-            with _quiet_loggers("catalog.services"):
-                self._build(size=size, today=today)
-            build_seconds = round(time.perf_counter() - started, 1)
-            location = Location.objects.get(slug=BENCH_LOCATION_SLUG)
-            location.address = MARKER_PREFIX + json.dumps(
-                {"size": wanted, "built_on": today.isoformat(), "build_seconds": build_seconds}
-            )
-            location.save(update_fields=["address"])
-            reused = False
-            self.stdout.write(f"Built in {build_seconds:.1f} s.")
-        else:
-            build_seconds = marker["build_seconds"]
-            reused = True
-            self.stdout.write(f"Reusing the dataset built on {marker['built_on']} (built in {build_seconds} s).")
 
         counts = self._counts()
         with override_settings(DEBUG=False, ALLOWED_HOSTS=[*settings.ALLOWED_HOSTS, "testserver"]), \
@@ -210,10 +201,41 @@ class Command(BaseCommand):
             "results": results,
         }
         self._print(report)
-        if options["json"]:
-            with open(options["json"], "w", encoding="utf-8") as handle:
-                json.dump(report, handle, indent=2)
-            self.stdout.write(f"Results written to {options['json']}.")
+        write_json(self.stdout, report, options["json"])
+
+    def prepare_dataset(self, options):
+        """Migrate, then build the dataset unless one of the requested size and seed is there;
+        (size, build seconds, reused). Also used by `manage.py bench_http`."""
+        self._refuse_unless_bench_database()
+        size = dict(SMALL if options["small"] else LARGE)
+        for key in ("item_types", "units", "reservations"):
+            if options.get(key) is not None:
+                size[key] = options[key]
+        if size["item_types"] < 1 or size["units"] < size["item_types"] or size["reservations"] < 1:
+            raise CommandError("Give at least one item type, one unit per item type and one reservation.")
+        size["seed"] = options["seed"]
+
+        call_command("migrate", verbosity=0, interactive=False)
+        today = timezone.localdate()
+        marker = self._marker()
+        wanted = {key: size[key] for key in sorted(size)}
+        if (options.get("rebuild") or marker is None or marker.get("size") != wanted
+                or (today - datetime.date.fromisoformat(marker["built_on"])).days > REBUILD_AFTER_DAYS):
+            self.stdout.write(f"Building the dataset {wanted} …")
+            started = time.perf_counter()
+            with _quiet_loggers("catalog.services"):
+                self._build(size=size, today=today)
+            build_seconds = round(time.perf_counter() - started, 1)
+            location = Location.objects.get(slug=BENCH_LOCATION_SLUG)
+            location.address = MARKER_PREFIX + json.dumps(
+                {"size": wanted, "built_on": today.isoformat(), "build_seconds": build_seconds}
+            )
+            location.save(update_fields=["address"])
+            catalogue_changed()
+            self.stdout.write(f"Built in {build_seconds:.1f} s.")
+            return wanted, build_seconds, False
+        self.stdout.write(f"Reusing the dataset built on {marker['built_on']} (built in {marker['build_seconds']} s).")
+        return wanted, marker["build_seconds"], True
 
     def _refuse_unless_bench_database(self):
         name = str(settings.DATABASES["default"].get("NAME") or "")
@@ -478,7 +500,7 @@ class Command(BaseCommand):
             started = time.perf_counter()
             response = getattr(client, method)(url, data or {}, **extra)
             elapsed = (time.perf_counter() - started) * 1000
-        return response, elapsed, len(queries)
+        return response, elapsed, data_queries(queries)
 
     @staticmethod
     def _summary(name, times, query_counts, failures=0):
@@ -509,31 +531,43 @@ class Command(BaseCommand):
         client.force_login(teacher)
         results = []
 
-        # The catalogue, filtered to what is free in a week about three weeks ahead.
+        # The catalogue, filtered to what is free in a week about three weeks ahead: right after a
+        # change elsewhere (the version raised before each request, outside the timing), when the
+        # page is built afresh, and as most requests find it, rendered already (cached).
         url = reverse("frontend:catalogue")
         query = {"free_from": free_from.isoformat(), "free_to": free_to.isoformat()}
         client.get(url, query)  # warm-up: templates, translations, connection
-        times, counts, failures = [], [], 0
-        for _ in range(repeat):
-            response, elapsed, count = self._timed(client, "get", url, query)
-            failures += response.status_code != 200
-            times.append(elapsed)
-            counts.append(count)
-        results.append(self._summary(f"catalogue ?free_from={free_from}&free_to={free_to}", times, counts, failures))
+        for cached in (False, True):
+            times, counts, failures = [], [], 0
+            for _ in range(repeat):
+                if not cached:
+                    catalogue_changed()
+                response, elapsed, count = self._timed(client, "get", url, query)
+                failures += response.status_code != 200
+                times.append(elapsed)
+                counts.append(count)
+            results.append(self._summary(
+                f"catalogue ?free_from={free_from}&free_to={free_to}" + (" (cached)" if cached else ""),
+                times, counts, failures))
 
-        # An item type's month calendar, a different item type each time.
+        # An item type's month calendar, a different item type each time: its first look, then the
+        # same item types again (cached).
         sample = rng.sample(item_types, min(repeat, len(item_types)))
         client.get(reverse("frontend:item_detail", args=[sample[0].slug]), {"month": f"{next_month:%Y-%m}"})
-        times, counts, failures = [], [], 0
-        for index in range(repeat):
-            item_type = sample[index % len(sample)]
-            response, elapsed, count = self._timed(
-                client, "get", reverse("frontend:item_detail", args=[item_type.slug]), {"month": f"{next_month:%Y-%m}"}
-            )
-            failures += response.status_code != 200
-            times.append(elapsed)
-            counts.append(count)
-        results.append(self._summary(f"item calendar ?month={next_month:%Y-%m}", times, counts, failures))
+        catalogue_changed()
+        for cached in (False, True):
+            times, counts, failures = [], [], 0
+            for index in range(repeat):
+                item_type = sample[index % len(sample)]
+                response, elapsed, count = self._timed(
+                    client, "get", reverse("frontend:item_detail", args=[item_type.slug]),
+                    {"month": f"{next_month:%Y-%m}"},
+                )
+                failures += response.status_code != 200
+                times.append(elapsed)
+                counts.append(count)
+            results.append(self._summary(f"item calendar ?month={next_month:%Y-%m}" + (" (cached)" if cached else ""),
+                                         times, counts, failures))
 
         # Bookings: each for its own item type, pickup day and slot, so none competes with another.
         plans = self._booking_plans(count=2 * repeat, location=location, item_types=item_types,
@@ -557,7 +591,7 @@ class Command(BaseCommand):
                 else:
                     made.append(reservation.pk)
                 times.append(elapsed)
-                counts.append(len(queries))
+                counts.append(data_queries(queries))
             results.append(self._summary("reservation_create() service", times, counts, failures))
 
             add_times, add_counts, add_failures = [], [], 0
@@ -590,6 +624,7 @@ class Command(BaseCommand):
         finally:
             # Leave the data as it was, so the next run measures the same thing.
             Reservation.objects.filter(pk__in=made).delete()
+            catalogue_changed()
             Session.objects.all().delete()
         results.extend(self._measure_counter(repeat=repeat, rng=rng, location=location))
         results.extend(self._measure_api(repeat=repeat, rng=rng, location=location, today=today))
@@ -797,6 +832,7 @@ class Command(BaseCommand):
                 ReservationLine(reservation=reservation, item_type=item_types[(number + shift) % 5], quantity=1 + shift)
                 for number, reservation in enumerate(reservations) for shift in range(1 + number % 2)
             )
+            catalogue_changed()
         return location, teacher, clerk
 
     def _measure_calendar(self, *, repeat, today):
@@ -828,7 +864,7 @@ class Command(BaseCommand):
                     started = time.perf_counter()
                     response = client.get(url, HTTP_IF_NONE_MATCH=first["ETag"])
                     times.append((time.perf_counter() - started) * 1000)
-                counts.append(len(queries))
+                counts.append(data_queries(queries))
                 failures += response.status_code != 304
             results.append(self._summary(f"{name} unchanged (304)", times, counts, failures))
         return results
