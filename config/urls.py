@@ -27,5 +27,6 @@ urlpatterns = [
     path("", include("frontend.urls")),
 ]
 
+handler400 = "config.error_views.bad_request"
 handler404 = "config.error_views.not_found"
 handler500 = "config.error_views.server_error"

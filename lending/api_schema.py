@@ -13,6 +13,7 @@ def add_common_responses(result, generator, request, public):
             if any(parameter["name"] == "page" for parameter in operation.get("parameters", [])):
                 responses.setdefault("404", {**ERROR, "description": "A page past the end."})
             if "requestBody" in operation:
+                responses.setdefault("413", {**ERROR, "description": "The body is too large."})
                 responses.setdefault("415", {**ERROR, "description": "The body is not JSON."})
             responses.setdefault("429", {**ERROR, "description": "Too many requests; see the Retry-After header."})
     return result
