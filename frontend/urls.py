@@ -18,6 +18,7 @@ urlpatterns = [
     path("r/<str:code>", views.booking_scan, name="booking_scan"),
     path("u/<str:asset_tag>", views.unit_scan, name="unit_scan"),
     path("media/<path:path>", views.media, name="media"),
+    path("favicon.ico", views.favicon, name="favicon"),
     # Calendar feeds and the .ics download (frontend/calendar_views.py)
     path("kalender/<str:token>.ics", calendar_views.personal_feed, name="calendar_feed"),
     path("kalender/<str:token>/theke/<slug:location>.ics", calendar_views.counter_feed, name="calendar_counter_feed"),

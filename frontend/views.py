@@ -13,6 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpResponse
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.templatetags.static import static
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -463,6 +464,15 @@ def media(request, path):
     if not content_type.startswith("image/"):
         raise Http404
     response = FileResponse(full_path.open("rb"), content_type=content_type)
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
+@require_GET
+def favicon(request):
+    """Browsers ask for /favicon.ico where a page names no icon (the admin, JSON, PDFs): the
+    portal's icon (base.html links it), through its static URL, which changes with its content."""
+    response = redirect(static("frontend/favicon.svg"))
     response["Cache-Control"] = "public, max-age=86400"
     return response
 
