@@ -360,3 +360,15 @@ if PERSONAL_DATA_RETENTION_DAYS < 0:
 # Where the contact form of the accessibility statement sends reports of barriers (BITV NRW).
 ACCESSIBILITY_CONTACT_EMAIL = env("ACCESSIBILITY_CONTACT_EMAIL", "") or DEFAULT_FROM_EMAIL
 # --- end personal data and legal pages ---------------------------------------------------------
+
+
+# --- Security headers (issue 11: config/security_headers.py) -----------------------------------
+# Content-Security-Policy and Permissions-Policy on every response, the static files included.
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+                  "config.security_headers.SecurityHeadersMiddleware")
+# JSON only: DRF's browsable API pages carry inline styles the policy refuses; people read the
+# API at /api/docs/ (Swagger UI).
+REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"] = ["rest_framework.renderers.JSONRenderer"]
+# Swagger UI's default would show a badge loaded from validator.swagger.io.
+SPECTACULAR_SETTINGS["SWAGGER_UI_SETTINGS"] = {"deepLinking": True, "validatorUrl": None}
+# --- end security headers ----------------------------------------------------------------------
