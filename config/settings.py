@@ -362,7 +362,23 @@ ACCESSIBILITY_CONTACT_EMAIL = env("ACCESSIBILITY_CONTACT_EMAIL", "") or DEFAULT_
 # --- end personal data and legal pages ---------------------------------------------------------
 
 
-# --- Security headers (issue 11: config/security_headers.py) -----------------------------------
+# --- HTTPS and security headers (issue 11: config/security_headers.py) -------------------------
+# Served over TLS (SITE_URL https://… or a TLS proxy in front) and not in development: plain HTTP
+# is redirected to HTTPS, and browsers are told (HSTS) to use nothing but HTTPS for this host for a
+# year. A browser keeps that promise for the whole max-age even if HTTPS breaks, so a first rollout
+# may start with SECURE_HSTS_SECONDS=300 and raise it once every page works over HTTPS (README).
+# Behind a proxy the redirect needs BEHIND_TLS_PROXY=true, or every request looks like plain HTTP.
+SERVED_OVER_TLS = (SITE_URL.startswith("https://") or env_bool("BEHIND_TLS_PROXY", False)) and not DEBUG
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", SERVED_OVER_TLS)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 60 * 60 if SERVED_OVER_TLS else 0)
+if SECURE_HSTS_SECONDS < 0:
+    raise ImproperlyConfigured("SECURE_HSTS_SECONDS must not be negative.")
+# Both reach beyond this portal (every subdomain of its host; the browsers' built-in list, which
+# takes months to leave), so they are the operator's choice: off unless set, and `check --deploy`
+# is not asked to nag about them (W005, W021).
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SILENCED_SYSTEM_CHECKS = ["security.W005", "security.W021"]
 # Content-Security-Policy and Permissions-Policy on every response, the static files included.
 MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
                   "config.security_headers.SecurityHeadersMiddleware")
@@ -371,4 +387,4 @@ MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddlewar
 REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"] = ["rest_framework.renderers.JSONRenderer"]
 # Swagger UI's default would show a badge loaded from validator.swagger.io.
 SPECTACULAR_SETTINGS["SWAGGER_UI_SETTINGS"] = {"deepLinking": True, "validatorUrl": None}
-# --- end security headers ----------------------------------------------------------------------
+# --- end HTTPS and security headers -------------------------------------------------------------

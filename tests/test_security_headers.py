@@ -1,12 +1,17 @@
-"""Content-Security-Policy and Permissions-Policy (config/security_headers.py); the browser side
-is tests/e2e/test_security_headers.py."""
+"""HTTPS, HSTS, Content-Security-Policy and Permissions-Policy (config/security_headers.py and the
+settings block "HTTPS and security headers"); the browser side is tests/e2e/test_security_headers.py."""
 
 import datetime
+import os
 import re
+import secrets
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -136,3 +141,86 @@ def test_the_counter_pages_may_use_the_camera_of_their_own_origin_only(client, c
 
     assert allowed["camera"] == "(self)"
     assert allowed["microphone"] == "()"
+
+
+# HTTPS and HSTS ---------------------------------------------------------------------------------
+
+
+def production_environment(**overrides):
+    """The environment of a production server as the README sets it up: .env.example filled in
+    (a secret key, a database this machine has), behind a TLS proxy."""
+    # Nothing from the test run's own environment (DJANGO_SETTINGS_MODULE, DATABASE_URL, the
+    # browser tests' DJANGO_ALLOW_ASYNC_UNSAFE) but the search path for programs.
+    environment = {"PATH": os.environ["PATH"]}
+    for line in (BASE_DIR / ".env.example").read_text().splitlines():
+        if line and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            environment[key] = value
+    environment.update(SECRET_KEY=secrets.token_urlsafe(50), DATABASE_URL="sqlite:///var/check-deploy.sqlite3",
+                       BEHIND_TLS_PROXY="true")
+    environment.update(overrides)
+    return environment
+
+
+def https_settings(**environment):
+    result = subprocess.run(
+        [sys.executable, "-c", "import config.settings as s; "
+         "print(s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS, s.SECURE_HSTS_INCLUDE_SUBDOMAINS, s.SECURE_HSTS_PRELOAD)"],
+        cwd=BASE_DIR, env=production_environment(**environment), capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.split()
+
+
+def test_check_deploy_finds_nothing_with_the_readmes_production_settings():
+    result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+                            cwd=BASE_DIR, env=production_environment(), capture_output=True, text=True)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+    assert "WARNING" not in result.stdout + result.stderr
+
+
+def test_behind_tls_https_is_enforced_and_remembered_for_a_year():
+    assert https_settings() == ["True", "31536000", "False", "False"]
+    assert https_settings(BEHIND_TLS_PROXY="false") == ["True", "31536000", "False", "False"]  # SITE_URL https
+
+
+def test_hsts_can_start_short_and_reach_subdomains_and_the_preload_list_when_asked():
+    assert https_settings(SECURE_HSTS_SECONDS="300") == ["True", "300", "False", "False"]
+    assert https_settings(SECURE_HSTS_INCLUDE_SUBDOMAINS="true", SECURE_HSTS_PRELOAD="true") == [
+        "True", "31536000", "True", "True"]
+
+
+def test_plain_http_and_development_are_not_redirected():
+    assert https_settings(SITE_URL="http://verleih.intern", BEHIND_TLS_PROXY="false") == ["False", "0", "False", "False"]
+    assert https_settings(DEBUG="true") == ["False", "0", "False", "False"]
+
+
+def test_a_negative_hsts_max_age_is_refused():
+    result = subprocess.run([sys.executable, "-c", "import config.settings"], cwd=BASE_DIR,
+                            env=production_environment(SECURE_HSTS_SECONDS="-1"), capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "SECURE_HSTS_SECONDS must not be negative" in result.stderr
+
+
+@pytest.fixture
+def behind_tls_proxy(settings):
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    settings.SECURE_SSL_REDIRECT = True
+    settings.SECURE_HSTS_SECONDS = 31536000
+
+
+def test_behind_the_proxy_plain_http_is_redirected_to_https(db, behind_tls_proxy):
+    response = Client().get("/artikel/vr-koffer/?monat=2027-04", HTTP_X_FORWARDED_PROTO="http")
+
+    assert response.status_code == 301
+    assert response["Location"] == "https://testserver/artikel/vr-koffer/?monat=2027-04"
+    assert "Strict-Transport-Security" not in response  # only ever sent over HTTPS
+
+
+def test_behind_the_proxy_https_is_served_with_hsts(db, behind_tls_proxy):
+    response = Client().get("/", HTTP_X_FORWARDED_PROTO="https")
+
+    assert response.status_code == 200
+    assert response["Strict-Transport-Security"] == "max-age=31536000"
