@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from catalog.forms import LabelSheetForm
+from frontend.widgets import DateInput
 from lending.exceptions import BookingError
 from lending.models import Handover
 from lending.scanning import UNIT, scan_parse
@@ -17,7 +18,7 @@ AGENDA_YEARS = 5
 
 
 class DayForm(forms.Form):
-    tag = forms.DateField(label=_("Counter day"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    tag = forms.DateField(label=_("Counter day"), required=False, widget=DateInput())
 
     def clean_tag(self):
         day = self.cleaned_data["tag"]

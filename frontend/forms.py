@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Category
+from frontend.widgets import DateInput, HiddenDateInput
 
 FURTHEST_SEARCH_DAYS = 730
 
@@ -15,8 +16,8 @@ class CatalogueFilterForm(forms.Form):
         label=_("Category"), queryset=Category.objects.all(), required=False, to_field_name="slug",
         empty_label=_("All categories"),
     )
-    free_from = forms.DateField(label=_("Free from"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    free_to = forms.DateField(label=_("Free until"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    free_from = forms.DateField(label=_("Free from"), required=False, widget=DateInput())
+    free_to = forms.DateField(label=_("Free until"), required=False, widget=DateInput())
 
     def clean(self):
         cleaned = super().clean()
@@ -36,8 +37,8 @@ class CatalogueFilterForm(forms.Form):
 
 class AddToBasketForm(forms.Form):
     quantity = forms.IntegerField(label=_("Quantity"), min_value=1, max_value=500, initial=1)
-    pickup_day = forms.DateField(required=False, widget=forms.HiddenInput)
-    return_day = forms.DateField(required=False, widget=forms.HiddenInput)
+    pickup_day = forms.DateField(required=False, widget=HiddenDateInput)
+    return_day = forms.DateField(required=False, widget=HiddenDateInput)
 
 
 def _day_choices(days):

@@ -18,9 +18,15 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import Qualification, QualificationGrant, Role, User
-from accounts.qualifications import QualificationError, qualification_grant, qualification_revoke, qualifications_of
+from accounts.qualifications import (
+    QualificationError,
+    qualification_grant,
+    qualification_revoke,
+    qualifications_of,
+)
 from accounts.selectors import teachers_matching
 from frontend.counter_forms import TeacherSearchForm
+from frontend.widgets import DateInput
 from lending.selectors import counter_location_get
 
 TEMPLATE = "counter/qualifications.html"
@@ -33,9 +39,9 @@ class QualificationGrantForm(forms.Form):
         label=gettext_lazy("Qualification"), queryset=Qualification.objects.order_by("name"),
         help_text=gettext_lazy("Granting one the teacher already holds renews it with the new dates."),
     )
-    granted_on = forms.DateField(label=gettext_lazy("Granted on"), widget=forms.DateInput(attrs={"type": "date"}))
+    granted_on = forms.DateField(label=gettext_lazy("Granted on"), widget=DateInput())
     expires_on = forms.DateField(
-        label=gettext_lazy("Expires on"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
+        label=gettext_lazy("Expires on"), required=False, widget=DateInput(),
         help_text=gettext_lazy("Leave empty if it does not expire."),
     )
 
