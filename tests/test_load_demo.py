@@ -1,7 +1,12 @@
 import io
+import os
+import re
+import subprocess
 
 import pytest
+from django.conf import settings
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.utils import timezone
 
 from accounts.models import Qualification, Role, School, SchoolType, User
@@ -122,3 +127,25 @@ def test_it_refuses_to_mix_with_existing_users():
 
     assert not Location.objects.exists()
     assert User.objects.get(username="admin").check_password("something-else")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_one_time_code_command_it_prints_works_as_printed():
+    """`make run` shows load_demo's output: the demo_totp commands must run as printed, from the
+    portal's folder (here against the test database, which the printed command reads through
+    DATABASE_URL as `make run`'s reads var/db.sqlite3)."""
+    output = load_demo()
+    commands = [line.strip() for line in output.splitlines() if "demo_totp" in line and line.startswith("  ")]
+    assert [command.rsplit(" ", 1)[1] for command in commands] == ["theke", "admin"]
+    database = connection.settings_dict
+    if connection.vendor == "sqlite":
+        url = f"sqlite:///{database['NAME']}"
+    else:
+        url = f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
+    # As in a shell after `make run`: the portal's own settings, not the test settings.
+    environment = {name: value for name, value in os.environ.items() if name not in ("DJANGO_SETTINGS_MODULE", "DEBUG")}
+    for command in commands:
+        result = subprocess.run(command, shell=True, cwd=settings.BASE_DIR, capture_output=True, text=True,
+                                timeout=120, env={**environment, "DATABASE_URL": url})
+        assert result.returncode == 0, result.stderr
+        assert re.search(r"\b\d{6}\b", result.stdout), result.stdout

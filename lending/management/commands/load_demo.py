@@ -9,6 +9,9 @@ Run it as often as you like: once the demo location exists, it only prints the l
 
 import datetime
 import random
+import shlex
+import sys
+from pathlib import Path
 
 from allauth.mfa.totp.internal.auth import TOTP
 from django.conf import settings
@@ -342,10 +345,21 @@ class Command(BaseCommand):
             )
         self.stdout.write(_("The admin is at %(url)s/admin/.") % {"url": url})
         self.stdout.write(
-            _("The counter clerk and the administrator also need a one-time code: \"manage.py demo_totp %(clerk)s\" "
-              "(or %(admin)s) prints it, or add the secret %(secret)s to an authenticator app.")
-            % {"clerk": CLERK[0], "admin": ADMIN[0], "secret": DEMO_TOTP_SECRET}
+            _("The counter clerk and the administrator also need a one-time code. In %(folder)s, these commands print "
+              "the current one:") % {"folder": settings.BASE_DIR}
         )
+        for username in (CLERK[0], ADMIN[0]):
+            self.stdout.write(f"  {demo_totp_command(username)}")
+        self.stdout.write(_("Or add the secret %(secret)s to an authenticator app.") % {"secret": DEMO_TOTP_SECRET})
+
+
+def demo_totp_command(username):
+    """The shell command that prints a demo account's one-time code, run in the portal's folder:
+    with DEBUG on (demo_totp refuses otherwise) and this very Python (the venv's, after `make run`)."""
+    python = Path(sys.executable)
+    if python.is_relative_to(settings.BASE_DIR):
+        python = python.relative_to(settings.BASE_DIR)
+    return f"DEBUG=true {shlex.quote(str(python))} manage.py demo_totp {shlex.quote(username)}"
 
 
 class DemoLoader:
