@@ -211,6 +211,9 @@ SOCIALACCOUNT_STORE_TOKENS = False
 
 # Staff and admins sign in with a password and a time-based one-time code (allauth MFA).
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+# A one-time code used twice within its 30 seconds is refused with its own message (accounts/mfa_forms.py).
+MFA_FORMS = {"authenticate": "accounts.mfa_forms.AuthenticateForm",
+             "reauthenticate": "accounts.mfa_forms.ReauthenticateForm"}
 MFA_TOTP_ISSUER = env("MFA_TOTP_ISSUER", "Technikverleih")
 
 # django-axes: after AXES_FAILURE_LIMIT failed sign-ins for one user name from one address, that

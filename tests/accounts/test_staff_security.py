@@ -424,3 +424,31 @@ def test_behind_the_proxy_the_visitors_address_counts(rf, settings, proxies, for
     settings.TRUSTED_PROXY_COUNT = proxies
     request = rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=forwarded)
     assert client_ip(request) == expected
+
+
+def sign_out(client):
+    client.post("/konto/logout/")
+    assert signed_in_user_id(client) is None
+
+
+@pytest.mark.parametrize(("language", "used", "wrong"), [
+    ("de", "Dieser Code wurde gerade verwendet", "Falscher Code."),
+    ("en", "This code has just been used", "Incorrect code."),
+])
+def test_a_code_used_a_moment_ago_is_refused_with_its_own_message(client, clerk, language, used, wrong):
+    client.cookies["django_language"] = language
+    code = factories.totp_code()
+    sign_in(client, "clara", PASSWORD)
+    assert client.post(MFA_AUTHENTICATE_URL, {"code": code}).status_code == 302
+    sign_out(client)
+
+    sign_in(client, "clara", PASSWORD)
+    again = client.post(MFA_AUTHENTICATE_URL, {"code": code})
+    assert again.status_code == 200 and signed_in_user_id(client) is None
+    assert used in again.content.decode()
+    assert wrong not in again.content.decode()
+
+    mistyped = client.post(MFA_AUTHENTICATE_URL, {"code": "000000" if code != "000000" else "111111"})
+    assert mistyped.status_code == 200 and signed_in_user_id(client) is None
+    assert wrong in mistyped.content.decode()
+    assert used not in mistyped.content.decode()
