@@ -29,6 +29,7 @@ from lending.exceptions import BookingError
 from lending.models import Handover, ReservationStatus
 from lending.scanning import scan_hosts
 from lending.selectors import (
+    UnitState,
     counter_agenda,
     counter_location_get,
     extension_return_days,
@@ -308,8 +309,12 @@ def unit(request, location, asset_tag):
     form = None
     if open_handover:
         form = TakeBackForm(_posted(request), initial={"handover": open_handover.pk})
-    context = {"location": location, "unit": unit, "open_handover": open_handover, "form": form,
-               "history": unit_history(unit)[:50], "today": timezone.localdate()}
+    today = timezone.localdate()
+    reservation = open_handover.reservation if open_handover else None
+    state = UnitState(stored_status=unit.status, reservation_status=reservation.status if reservation else None,
+                      return_day=reservation.return_day if reservation else None, today=today)
+    context = {"location": location, "unit": unit, "open_handover": open_handover, "form": form, "state": state,
+               "history": unit_history(unit)[:50], "today": today}
     if request.method == "POST":
         if form is None:
             return _refused(request, "counter/unit.html", context, BookingError("unit_not_on_loan"))

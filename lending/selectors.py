@@ -8,9 +8,10 @@ from operator import or_
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, OuterRef, Prefetch, Q, Subquery, Sum
 from django.http import Http404
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role
-from catalog.models import Location, Unit
+from catalog.models import Location, Unit, UnitStatus
 from catalog.selectors import counter_days
 from lending.availability import availability
 from lending.exceptions import BookingError
@@ -160,15 +161,55 @@ def unit_open_handover(unit):
 
 def units_at_counters(*, locations):
     """The units of these counters (a staff member's: `staff_locations`) with their item type and
-    location, each with `loan_code`: the booking whose open hand-over holds it, as in
-    `unit_open_handover` (assigned at the desk or handed out), else None. One query for any number."""
+    location, each with the open hand-over that holds it, as in `unit_open_handover` (assigned at
+    the desk or handed out): `loan_code`, `loan_reservation_status`, `loan_handed_out_at`,
+    `loan_return_day`, `loan_school`, `loan_first_name` and `loan_last_name` (None when the unit
+    is on the shelf or the borrower was removed). One query for any number."""
     open_handover = Handover.objects.filter(unit=OuterRef("pk"), returned_at__isnull=True)
+
+    def loan(field):
+        return Subquery(open_handover.values(field)[:1])
+
     return (
         Unit.objects.filter(item_type__location__in=locations)
         .select_related("item_type", "item_type__location")
-        .annotate(loan_code=Subquery(open_handover.values("reservation__code")[:1]))
+        .annotate(
+            loan_code=loan("reservation__code"), loan_reservation_status=loan("reservation__status"),
+            loan_handed_out_at=loan("handed_out_at"), loan_return_day=loan("reservation__return_day"),
+            loan_school=loan("reservation__school__name"), loan_first_name=loan("reservation__borrower__first_name"),
+            loan_last_name=loan("reservation__borrower__last_name"),
+        )
         .order_by("asset_tag", "pk")
     )
+
+
+class UnitState:
+    """What a unit is doing now, as the counter needs to know it: its stored status unless it is
+    available, else whether an open hand-over holds it (out on loan, or assigned at the desk to a
+    hand-over not confirmed yet) and by how many days a loan is overdue."""
+
+    AVAILABLE = "available"
+    ON_LOAN = "on_loan"
+    AT_DESK = "at_desk"
+    CHOICES = ("available", "on_loan", "at_desk", *(status for status in UnitStatus.values if status != "available"))
+
+    def __init__(self, *, stored_status, reservation_status, return_day, today):
+        self.overdue_days = 0
+        if stored_status != UnitStatus.AVAILABLE or reservation_status is None:
+            self.status = stored_status
+        elif reservation_status == ReservationStatus.HANDED_OUT:
+            self.status = self.ON_LOAN
+            self.overdue_days = max((today - return_day).days, 0)
+        else:
+            self.status = self.AT_DESK
+
+    @property
+    def label(self):
+        if self.status == self.ON_LOAN:
+            return _("on loan")
+        if self.status == self.AT_DESK:
+            return _("at the desk, for a hand-over")
+        return UnitStatus(self.status).label
 
 
 def _handover_state(*, status, booked, out, back):

@@ -1,6 +1,7 @@
 import datetime
 from decimal import Decimal
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema_field
@@ -8,6 +9,7 @@ from rest_framework import serializers
 
 from catalog.models import Category, ItemType, Unit, UnitStatus
 from lending.models import DamageReport, Handover, Reservation, ReservationLine, ReservationStatus
+from lending.selectors import UnitState
 
 # The longest window one availability or free-between request may span.
 AVAILABILITY_MAX_DAYS = 366
@@ -272,18 +274,60 @@ class UnitQuerySerializer(serializers.Serializer):
                                help_text="status orders by status, then asset tag.")
 
 
+class UnitLoanSerializer(serializers.Serializer):
+    """The open hand-over that holds a unit: for whom, since when, until when."""
+
+    reservation = serializers.CharField(help_text="The booking's code.")
+    borrower = serializers.CharField(allow_null=True, help_text="The borrower's name; null once the person is removed.")
+    school = serializers.CharField()
+    handed_out_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the loan began; null while the unit is only assigned at the desk.")
+    return_day = serializers.DateField()
+    overdue_days = serializers.IntegerField(help_text="Days past the return day, 0 if not overdue.")
+
+
 class UnitSerializer(serializers.ModelSerializer):
+    """A unit from `units_at_counters` (its open hand-over annotated)."""
+
     item_type = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     location = serializers.SlugRelatedField(source="item_type.location", slug_field="slug", read_only=True)
+    status = serializers.SerializerMethodField(help_text=(
+        "What the unit is doing now: on_loan (handed out), at_desk (assigned to a hand-over not yet confirmed), "
+        "else the stored status (available, maintenance, lost, retired)."))
+    stored_status = serializers.ChoiceField(source="status", choices=UnitStatus.choices, read_only=True,
+                                            help_text="The status kept on the unit (what ?status= filters).")
     reservation = serializers.CharField(
         source="loan_code", read_only=True, allow_null=True,
         help_text="The booking code the unit is out for (or assigned to at the desk), else null.",
     )
+    loan = serializers.SerializerMethodField()
 
     class Meta:
         model = Unit
-        fields = ["asset_tag", "item_type", "location", "status", "serial_number", "contents", "notes", "reservation"]
+        fields = ["asset_tag", "item_type", "location", "status", "stored_status", "serial_number", "contents",
+                  "notes", "reservation", "loan"]
         read_only_fields = fields
+
+    def _state(self, unit):
+        return UnitState(stored_status=unit.status, reservation_status=unit.loan_reservation_status,
+                         return_day=unit.loan_return_day, today=timezone.localdate())
+
+    @extend_schema_field({"type": "string", "enum": list(UnitState.CHOICES)})
+    def get_status(self, unit):
+        return self._state(unit).status
+
+    @extend_schema_field(UnitLoanSerializer(allow_null=True))
+    def get_loan(self, unit):
+        if unit.loan_code is None:
+            return None
+        borrower = f"{unit.loan_first_name or ''} {unit.loan_last_name or ''}".strip()
+        handed_out = unit.loan_reservation_status == ReservationStatus.HANDED_OUT
+        return UnitLoanSerializer({
+            "reservation": unit.loan_code,
+            "borrower": borrower or (None if unit.loan_first_name is None else ""),
+            "school": unit.loan_school, "handed_out_at": unit.loan_handed_out_at if handed_out else None,
+            "return_day": unit.loan_return_day, "overdue_days": self._state(unit).overdue_days,
+        }).data
 
 
 class DamageReportQuerySerializer(serializers.Serializer):

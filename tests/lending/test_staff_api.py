@@ -117,10 +117,16 @@ def test_staff_list_the_units_of_their_counters_with_the_booking_each_is_out_for
     assert [(row["asset_tag"], row["reservation"]) for row in body["results"]] == [
         (units[0].asset_tag, loan.code), (units[1].asset_tag, loan.code), (units[2].asset_tag, None)
     ]
-    assert body["results"][0] == {
-        "asset_tag": units[0].asset_tag, "item_type": "vr-koffer", "location": "mz-test", "status": "available",
-        "serial_number": "", "contents": "", "notes": "", "reservation": loan.code,
+    first = body["results"][0]
+    handed_out_at = first["loan"].pop("handed_out_at")
+    assert first == {
+        "asset_tag": units[0].asset_tag, "item_type": "vr-koffer", "location": "mz-test", "status": "on_loan",
+        "stored_status": "available", "serial_number": "", "contents": "", "notes": "", "reservation": loan.code,
+        "loan": {"reservation": loan.code, "borrower": str(loan.borrower), "school": loan.school.name,
+                 "return_day": loan.return_day.isoformat(), "overdue_days": 0},
     }
+    assert handed_out_at is not None
+    assert body["results"][2]["status"] == "available" and body["results"][2]["loan"] is None
 
 
 def test_a_unit_taken_back_is_on_loan_for_nothing_again(client, clerk, loan, units):
