@@ -179,9 +179,12 @@ def _booking_context(location, reservation):
     lines = []
     for line in reservation.lines.all():
         assigned = [handover for handover in out if handover.unit.item_type_id == line.item_type_id]
+        returned = [handover for handover in handovers
+                    if not handover.is_open and handover.unit.item_type_id == line.item_type_id]
         # A unit that went out and came back was handed out all the same: it is not missing.
-        went_out = sum(1 for handover in handovers if handover.unit.item_type_id == line.item_type_id)
-        lines.append({"line": line, "assigned": assigned, "missing": max(line.quantity - went_out, 0)})
+        went_out = len(assigned) + len(returned)
+        lines.append({"line": line, "assigned": assigned, "returned": returned,
+                      "missing": max(line.quantity - went_out, 0)})
     today = timezone.localdate()
     return {
         "location": location, "reservation": reservation, "lines": lines, "out": out,

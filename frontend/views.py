@@ -39,6 +39,7 @@ from lending.selectors import (
     bookable_days,
     item_types_free_between,
     reservation_get_for_user,
+    reservation_handovers,
     reservations_of_borrower,
     slots_full,
 )
@@ -367,6 +368,9 @@ def booking_detail(request, code):
     return render(request, "frontend/booking_detail.html", {
         "reservation": reservation, "can_modify": _can_modify(reservation, today),
         "overdue": reservation.is_overdue(today), "scan_url": scan_url, "qr_svg": _qr_svg(scan_url),
+        # Every unit that went out: what the teacher has, and what came back when.
+        "handovers": reservation_handovers(reservation)
+        if reservation.status in (ReservationStatus.HANDED_OUT, ReservationStatus.RETURNED) else [],
     })
 
 
