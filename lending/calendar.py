@@ -20,6 +20,7 @@ import functools
 import hashlib
 import types
 import unicodedata
+import zoneinfo
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -28,16 +29,18 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from icalendar import Calendar, Timezone, vDuration
+from icalendar import Calendar, vDuration
 from icalendar.enums import STATUS
 
 from catalog.models import ItemType
 from lending.models import HOLDING_STATUSES, Reservation, ReservationLine, ReservationStatus
+from lending.vtimezone import vtimezone
 
 PRODID = "-//Technikverleih//Technikverleih//DE"
 # Part of every ETag: raise it whenever the feed's output changes for the same rows (a new
 # property, another wording), so clients fetch the new form instead of keeping a 304.
-FEED_FORMAT_VERSION = 1
+# 2: the VTIMEZONE as yearly rules (lending/vtimezone.py), times without a unique reading in UTC.
+FEED_FORMAT_VERSION = 2
 # Cancelled and not-picked-up bookings stay this long (counted from the cancellation) as
 # STATUS:CANCELLED: a client that polls within that time removes the event; after that it is gone
 # from the feed and clients that never saw it never will.
@@ -167,32 +170,34 @@ def calendar_for_reservation(*, reservation, base_url=None):
 def feed_version_for_borrower(*, user, now=None, base_url=None):
     """(etag, last_modified) of `calendar_for_borrower` for the same user, time and base URL, from
     two aggregate queries. last_modified is None for an empty feed."""
-    return _feed_version(_borrower_reservations(user=user, now=now or timezone.now()), scope=f"borrower-{user.pk}",
+    now = now or timezone.now()
+    return _feed_version(_borrower_reservations(user=user, now=now), now=now, scope=f"borrower-{user.pk}",
                          base_url=base_url)
 
 
 def feed_version_for_location(*, location, now=None, base_url=None):
     """(etag, last_modified) of `calendar_for_location`; see `feed_version_for_borrower`."""
+    now = now or timezone.now()
     return _feed_version(
-        _location_reservations(location=location, now=now or timezone.now()), scope=f"location-{location.pk}",
+        _location_reservations(location=location, now=now), now=now, scope=f"location-{location.pk}",
         base_url=base_url,
     )
 
 
-def _feed_version(reservations, *, scope, base_url):
+def _feed_version(reservations, *, now, scope, base_url):
     # Rows only leave a feed's windows as time passes (the count drops) and only enter it by a
     # write (the newest updated_at moves), so count and newest change together with the feed.
     # The counters' and items' own changes (hours, address, names) move their updated_at; any
     # item's change renews every feed's ETag, which is rare and cheap. Not seen: a borrower's
     # renamed account (the counter feed shows the name). The language is part of it because the
-    # feed's words are, the base URL because the links are.
+    # feed's words are, the base URL because the links are, the zone's rule because the VTIMEZONE is.
     version = reservations.aggregate(
         newest=Max("updated_at"), count=Count("pk"), counters=Max("location__updated_at"),
     )
     items = ItemType.objects.aggregate(newest=Max("updated_at"))["newest"]
     newest = version["newest"]
     key = "|".join([
-        str(FEED_FORMAT_VERSION), scope, get_language() or "",
+        str(FEED_FORMAT_VERSION), _zone_version(_zone().key, timezone.localdate(now).year), scope, get_language() or "",
         settings.SITE_URL if base_url is None else base_url, str(version["count"]),
         *(moment.astimezone(datetime.UTC).isoformat() if moment else "" for moment in (newest, version["counters"], items)),
     ])
@@ -220,13 +225,13 @@ def _calendar(reservations, *, name, for_staff, base_url):
     if reservations:
         # Every time in the feed is in the one zone, so its VTIMEZONE is added directly (what
         # `Calendar.add_missing_timezones` does after walking every property of every event to
-        # find the TZIDs, a tenth of the time of a long feed). It covers the years of the events
-        # (not icalendar's default 1970–2038, 8 KB of transitions in every poll), with a year
-        # either side for reminders the day before; it comes before the events that use it.
-        calendar.add_component(Timezone.from_tzinfo(
+        # find the TZIDs, a tenth of the time of a long feed), before the events that use it. Not
+        # icalendar's `Timezone.from_tzinfo`: its RDATE lists are misread by ical.js (Thunderbird)
+        # and ignored by Outlook; see lending/vtimezone.py for what each client needs.
+        calendar.add_component(vtimezone(
             _zone(),
-            first_date=datetime.date(min(reservation.pickup_day for reservation in reservations).year - 1, 1, 1),
-            last_date=datetime.date(max(reservation.return_day for reservation in reservations).year + 2, 1, 1),
+            first_year=min(reservation.pickup_day for reservation in reservations).year - 1,
+            last_year=max(reservation.return_day for reservation in reservations).year,
         ))
     # The calendar's own lines and its VTIMEZONE come from icalendar; the events, thousands in a
     # counter's feed, are written here (icalendar's object model takes ten times as long for
@@ -248,8 +253,16 @@ def _calendar(reservations, *, name, for_staff, base_url):
 
 def _zone():
     # Counter times are wall-clock times of the site's zone (Europe/Berlin), on both sides of the
-    # changes to and from daylight saving time; icalendar writes them with TZID.
+    # changes to and from daylight saving time; they are written with its TZID.
     return timezone.get_default_timezone()
+
+
+@functools.lru_cache(maxsize=4)
+def _zone_version(key, year):
+    """A short hash of the VTIMEZONE of zone `key` around `year`, part of every ETag: when an
+    update of the time zone database changes the zone's rule, clients fetch the feed again."""
+    text = vtimezone(zoneinfo.ZoneInfo(key), first_year=year - 1, last_year=year).to_ical()
+    return hashlib.sha256(text).hexdigest()[:16]
 
 
 def _uid_host():
@@ -339,8 +352,15 @@ def _fold(line):
     return b"\r\n ".join(folded).decode()
 
 
-def _local(moment):
-    return f"TZID={moment.tzinfo.key}:{moment:%Y%m%dT%H%M%S}"
+def _date_time(name, moment):
+    """A DATE-TIME property: the local time with the zone's TZID, or the instant in UTC when the
+    local time has no unique reading. A counter open at night on the Sunday of a clock change has
+    slots at 02:30, which that Sunday in spring does not have (RFC 5545 3.3.5 takes the offset
+    before the gap, as zoneinfo does; ical.js and dateutil take the one after) and in autumn has
+    twice (the RFC and zoneinfo take the first, ical.js the second). In UTC every reader agrees."""
+    if moment.utcoffset() != moment.replace(fold=1).utcoffset():
+        return f"{name}:{moment.astimezone(datetime.UTC):%Y%m%dT%H%M%SZ}"
+    return f"{name};TZID={moment.tzinfo.key}:{moment:%Y%m%dT%H%M%S}"
 
 
 def _event(*, uid, start, end, summary, alarm, dtstamp, sequence, location, description, url, status):
@@ -348,8 +368,8 @@ def _event(*, uid, start, end, summary, alarm, dtstamp, sequence, location, desc
     lines = [
         "BEGIN:VEVENT",
         f"SUMMARY:{_text(summary)}",
-        f"DTSTART;{_local(start)}",
-        f"DTEND;{_local(end)}",
+        _date_time("DTSTART", start),
+        _date_time("DTEND", end),
         f"DTSTAMP:{dtstamp}",
         f"UID:{_text(uid)}",
         f"SEQUENCE:{sequence}",

@@ -1,12 +1,14 @@
 // Reads an iCalendar file on stdin and prints, as JSON, what ical.js (the parser Thunderbird uses)
 // sees in it: the calendar's properties and every event, with start and end as UTC ISO strings.
-// tests/lending/test_calendar.py compares this with what the Python icalendar package reads.
+// tests/lending/test_calendar.py compares this with what the Python icalendar package reads,
+// tests/lending/test_calendar_timezones.py every instant with zoneinfo (through calendar_readers.py).
 //
 // Times with a TZID must resolve through a VTIMEZONE in the file itself: ical.js would otherwise
 // treat them as floating (the machine's local time), and a missing or wrong VTIMEZONE would pass
 // unnoticed. Such a time is an error here (exit status 2).
 //
 //   node tests/lending/icaljs_dump.mjs < feed.ics
+//   cat one.ics two.ics | node tests/lending/icaljs_dump.mjs --many   (a JSON list, one per calendar)
 
 import { readFileSync } from "node:fs";
 import ICAL from "ical.js";
@@ -28,8 +30,8 @@ function text(component, name) {
   return value === null ? null : String(value);
 }
 
-function dump(source) {
-  const calendar = new ICAL.Component(ICAL.parse(source));
+function dump(jcal) {
+  const calendar = new ICAL.Component(jcal);
   if (calendar.name !== "vcalendar") {
     throw new Error(`not a VCALENDAR but ${calendar.name}`);
   }
@@ -66,7 +68,15 @@ function dump(source) {
 }
 
 try {
-  process.stdout.write(JSON.stringify(dump(readFileSync(0, "utf8")), null, 2) + "\n");
+  const parsed = ICAL.parse(readFileSync(0, "utf8"));
+  // One calendar parses to one jCal component, several to a list of them.
+  const calendars = typeof parsed[0] === "string" ? [parsed] : parsed;
+  const many = process.argv.includes("--many");
+  if (!many && calendars.length !== 1) {
+    throw new Error(`${calendars.length} calendars in one file`);
+  }
+  const result = many ? calendars.map(dump) : dump(calendars[0]);
+  process.stdout.write(JSON.stringify(result, null, 2) + "\n");
 } catch (error) {
   process.stderr.write(`icaljs_dump: ${error.message}\n`);
   process.exit(2);

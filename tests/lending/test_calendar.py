@@ -3,17 +3,11 @@
 Every feed is parsed with the Python `icalendar` package and with `ical.js` (the parser Thunderbird
 uses, run with Node through tests/lending/icaljs_dump.mjs); both must see the same events. Without
 `node` or the npm package the tests are skipped, unless REQUIRE_BROWSER=1 (as in CI): then they
-fail.
+fail. Times across the clock changes, read by a third parser, are in test_calendar_timezones.py.
 """
 
 import datetime
-import functools
-import json
-import os
 import re
-import shutil
-import subprocess
-from pathlib import Path
 
 import icalendar
 import pytest
@@ -32,11 +26,9 @@ from lending.calendar import (
 from lending.models import ReservationStatus
 from lending.services import reservation_cancel, reservation_change, reservation_mark_no_show
 from tests import factories
+from tests.lending.calendar_readers import icaljs_read
 from tests.lending.conftest import MONDAY, NEXT_TUESDAY, NEXT_WEDNESDAY, TUESDAY
 
-REPO = Path(__file__).resolve().parents[2]
-ICALJS_DUMP = Path(__file__).with_name("icaljs_dump.mjs")
-ICALJS_PACKAGE = REPO / "node_modules" / "ical.js" / "package.json"
 UTC = datetime.UTC
 TEN = datetime.time(10, 0)
 ADDRESS = "Medienzentrum im Rathaus\nHauptstraße 1\n\n12345 Musterstadt"
@@ -78,36 +70,6 @@ def booking(location, school_a, teacher_a, item_type, projector):
 
 
 # The two parsers ---------------------------------------------------------------------------------
-
-
-def _icaljs_required():
-    return os.environ.get("REQUIRE_BROWSER", "").strip().lower() in {"1", "true", "yes"}
-
-
-@functools.cache
-def _icaljs_missing():
-    """Why ical.js cannot run here, or None."""
-    if shutil.which("node") is None:
-        return "Node.js (`node`) is not installed"
-    if not ICALJS_PACKAGE.exists():
-        return "the npm package ical.js is not installed (run `npm ci` at the repository root)"
-    return None
-
-
-def icaljs_read(ics):
-    """What ical.js reads from `ics` (see icaljs_dump.mjs)."""
-    missing = _icaljs_missing()
-    if missing:
-        if _icaljs_required():
-            pytest.fail(f"{missing} (REQUIRE_BROWSER=1 is set, so this is an error, not a skip)", pytrace=False)
-        pytest.skip(f"{missing}: the second calendar parser cannot run (set REQUIRE_BROWSER=1 to fail instead)")
-    # A time zone far from Berlin: a time that ical.js took as floating would come out wrong.
-    result = subprocess.run(
-        [shutil.which("node"), str(ICALJS_DUMP)], input=ics, capture_output=True, timeout=60, cwd=REPO,
-        env={**os.environ, "TZ": "Pacific/Auckland"},
-    )
-    assert result.returncode == 0, result.stderr.decode()
-    return json.loads(result.stdout)
 
 
 def _utc(value):
