@@ -49,10 +49,7 @@ def scan(page, text):
     page.keyboard.press("Enter")
 
 
-def test_a_clerk_hands_out_a_two_line_booking_and_takes_it_back(
-        page, live_server, screenshot, settings, counter, booking, teacher_a):
-    settings.SITE_URL = live_server.url
-    _location, vr_unit, robot_unit = counter
+def sign_in_at_the_counter(page):
     page.goto("/theke/mitte/")
     expect(page).to_have_url(re.compile(r"/konto/login/"))
     page.locator("input[name=login]").fill("tim")
@@ -62,6 +59,13 @@ def test_a_clerk_hands_out_a_two_line_booking_and_takes_it_back(
     page.locator("input[name=code]").fill(factories.totp_code())
     page.locator("input[name=code]").press("Enter")
     expect(page).to_have_url(re.compile(r"/theke/mitte/$"))
+
+
+def test_a_clerk_hands_out_a_two_line_booking_and_takes_it_back(
+        page, live_server, screenshot, settings, counter, booking, teacher_a):
+    settings.SITE_URL = live_server.url
+    _location, vr_unit, robot_unit = counter
+    sign_in_at_the_counter(page)
 
     # Today's agenda lists the booking as waiting; the scan field has the focus.
     row = page.locator("table.agenda-table tr", has_text=booking.code)
@@ -144,3 +148,35 @@ def test_a_clerk_hands_out_a_two_line_booking_and_takes_it_back(
         vr_unit.pk: "damaged", robot_unit.pk: "complete"}
     report = DamageReport.objects.get()
     assert (report.unit, report.description) == (vr_unit, "Eine Brille hat einen Sprung im Glas.")
+
+
+def test_the_scan_field_leaves_a_checkbox_its_focus_until_a_scanner_types(
+        page, live_server, settings, counter, booking):
+    """Back from another window (a window focus event), the checkbox the clerk moved to keeps the
+    focus and Space ticks it; only typed characters go to the scan field, as a scanner's do."""
+    settings.SITE_URL = live_server.url
+    _location, vr_unit, robot_unit = counter
+    sign_in_at_the_counter(page)
+    scan(page, f"{live_server.url}/r/{booking.code}")
+    scan(page, vr_unit.asset_tag)
+    expect(page.locator(".message-success")).to_contain_text(vr_unit.asset_tag)
+
+    first, second, _third = page.locator(
+        f"fieldset.unit-checklist[data-unit='{vr_unit.asset_tag}'] input[type=checkbox]").all()
+    first.focus()
+    page.evaluate("window.dispatchEvent(new FocusEvent('focus'))")
+    expect(first).to_be_focused()
+    page.keyboard.press("Space")
+    expect(first).to_be_checked()
+    expect(page.locator("#scan-input")).to_have_value("")
+
+    # With nothing focused, coming back to the window puts the focus into the scan field.
+    page.evaluate("document.activeElement.blur(); window.dispatchEvent(new FocusEvent('focus'))")
+    expect(page.locator("#scan-input")).to_be_focused()
+
+    # A scanner typing while a checkbox has the focus lands in the scan field.
+    second.focus()
+    page.keyboard.type(robot_unit.asset_tag)
+    page.keyboard.press("Enter")
+    expect(page.locator(".message-success")).to_contain_text(robot_unit.asset_tag)
+    expect(second).not_to_be_checked()

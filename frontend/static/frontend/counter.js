@@ -1,7 +1,7 @@
 // The counter's scan field keeps the focus, so a handheld scanner (which types the code and
 // presses Enter) always lands in it. Keyboard users still move with Tab: the field takes the
 // focus back only when nothing else has it, or when a scanner starts typing while a button,
-// link or checkbox has the focus.
+// link or checkbox has the focus (Space still ticks a checkbox or presses a button).
 (function () {
   "use strict";
   var input = document.getElementById("scan-input");
@@ -30,8 +30,10 @@
       }
     }, 0);
   });
+  // Back from another window, the browser gives the focus back to where it was: a checkbox the
+  // clerk was about to tick keeps it (a scanner typing there is caught below).
   window.addEventListener("focus", function () {
-    if (!isTextField(document.activeElement)) {
+    if (!document.activeElement || document.activeElement === document.body) {
       focusScan();
     }
   });
