@@ -5,6 +5,7 @@ import requests
 from django.conf import settings
 from django.core.exceptions import SuspiciousOperation
 from django.test import Client, RequestFactory
+from django.utils import translation
 
 from accounts.api_tokens import api_token_create
 from config import error_views
@@ -60,3 +61,20 @@ def test_a_malformed_api_request_is_a_json_400_and_a_page_stays_html(db):
     assert (api.status_code, api["Content-Type"]) == (400, "application/json")
     assert b'"code": "bad_request"' in api.content
     assert page.status_code == 400 and page["Content-Type"].startswith("text/html")
+
+
+def test_a_missing_page_is_ours_in_the_visitors_language(db):
+    german = Client().get("/gibt-es-nicht/")
+    assert german.status_code == 404
+    page = german.content.decode()
+    assert '<html lang="de">' in page and "Seite nicht gefunden" in page and 'class="site-header"' in page
+    english = Client(headers={"Accept-Language": "en"}).get("/gibt-es-nicht/")
+    assert english.status_code == 404
+    assert '<html lang="en">' in english.content.decode() and "Page not found" in english.content.decode()
+
+
+def test_a_crash_page_needs_no_request_and_speaks_german():
+    with translation.override("de"):  # as LocaleMiddleware leaves it for a German visitor
+        page = error_views.server_error(RequestFactory().get("/buchungen/"))
+    assert page.status_code == 500
+    assert '<html lang="de">' in page.content.decode() and "Etwas ist schiefgegangen" in page.content.decode()
