@@ -217,6 +217,17 @@ def _month_calendar(*, item_type, month, today, pickup_day, return_day):
             week = []
     if week:
         weeks.append(week + [None] * (7 - len(week)))
+    # The closures of the month as runs of days with one reason, for the legend under the calendar
+    # (a cell's title is out of reach on a phone, and a narrow cell shows only a mark).
+    closures = []
+    for cell in (cell for week in weeks for cell in week if cell):
+        if cell["state"] != "closed":
+            continue
+        run = closures[-1] if closures else None
+        if run and run["reason"] == cell["reason"] and run["last"] == cell["day"] - datetime.timedelta(days=1):
+            run["last"] = cell["day"]
+        else:
+            closures.append({"first": cell["day"], "last": cell["day"], "reason": cell["reason"]})
     previous_month = (month - datetime.timedelta(days=1)).replace(day=1)
     next_month = month_end + datetime.timedelta(days=1)
     return {
@@ -228,6 +239,7 @@ def _month_calendar(*, item_type, month, today, pickup_day, return_day):
         "reasons_in_month": {
             cell["not_selectable"] for week in weeks for cell in week if cell and cell.get("not_selectable")
         },
+        "closures_in_month": closures,
         "weekdays": [(WEEKDAYS_ABBR[index], WEEKDAYS[index]) for index in range(7)],
     }
 

@@ -155,3 +155,31 @@ def test_days_inside_the_lead_time_say_why_they_cannot_be_chosen(client, frozen,
 def test_a_month_without_such_days_has_no_explanation(client, frozen, item_type):
     content = client.get(url(item_type, month="2027-04")).content.decode()
     assert 'id="calendar-reasons"' not in content and "zu kurzfristig" not in content
+
+
+def test_the_legend_lists_the_closures_of_the_month_with_their_reasons(client, frozen, item_type, location):
+    """A phone shows closed days as "×" only; the legend says when and why the counter is closed,
+    one line per run of days with one reason."""
+    factories.make_closure(location=location, first_day=datetime.date(2027, 3, 9), reason="Betriebsausflug")
+    factories.make_closure(location=location, first_day=datetime.date(2027, 3, 22),
+                           last_day=datetime.date(2027, 4, 2), reason="Osterferien")
+    response = client.get(url(item_type))
+    assert response.context["closures_in_month"] == [
+        {"first": datetime.date(2027, 3, 9), "last": datetime.date(2027, 3, 9), "reason": "Betriebsausflug"},
+        {"first": datetime.date(2027, 3, 22), "last": datetime.date(2027, 3, 31), "reason": "Osterferien"},
+    ]
+    content = response.content.decode()
+    legend = content[content.index('id="calendar-reasons"'):]
+    assert "Geschlossen am 09.03.: Betriebsausflug" in legend
+    assert "Geschlossen vom 22.03. bis 31.03.: Osterferien" in legend
+    assert 'aria-describedby="calendar-reasons"' in content
+
+
+def test_each_cell_has_its_words_and_the_short_form_a_phone_shows(client, frozen, item_type, location):
+    factories.make_closure(location=location, first_day=datetime.date(2027, 3, 9), reason="Betriebsausflug")
+    content = client.get(url(item_type)).content.decode()
+    open_day = content[content.index('data-date="2027-03-02"'):content.index('data-date="2027-03-03"')]
+    assert '<span class="note-long">3 von 3</span><span class="note-short" aria-hidden="true">3/3</span>' in open_day
+    closed = content[content.index('data-date="2027-03-09"'):content.index('data-date="2027-03-10"')]
+    assert '<span class="note-long">geschlossen</span><span class="note-short" aria-hidden="true">×</span>' in closed
+    assert '<div class="calendar-box">' in content

@@ -43,6 +43,7 @@ def free_on(response, day):
     content = response.content.decode()
     cell = content[content.index(f'data-date="{day.isoformat()}"'):]
     free = cell[cell.index('class="day-free"'):]
+    free = free[free.index('class="note-long"'):]
     return free[free.index(">") + 1:free.index("<")]
 
 
