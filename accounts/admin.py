@@ -4,10 +4,10 @@ from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import ApiToken, Qualification, QualificationGrant, School, User
-from catalog.admin import RaisesCatalogueVersion
+from catalog.admin import RaisesCatalogueVersion, TabularInline
 
 
-class QualificationGrantInline(admin.TabularInline):
+class QualificationGrantInline(TabularInline):
     model = QualificationGrant
     # QualificationGrant has two keys to User; the grants of a user hang on `user`.
     fk_name = "user"

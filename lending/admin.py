@@ -12,11 +12,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from catalog.admin import RaisesCatalogueVersion
+from catalog.admin import RaisesCatalogueVersion, TabularInline
 from lending.models import Reservation, ReservationEvent, ReservationLine, ReservationStatus
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(TabularInline):
     extra = 0
     can_delete = False
 

@@ -1,6 +1,7 @@
 """Every admin page opens with the demo data; reservations cannot be added in the admin."""
 
 import io
+import re
 
 import pytest
 from django.contrib import admin
@@ -9,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import ApiToken, User
-from catalog.models import Closure, Location
+from catalog.models import Closure, ItemType, Location
 from lending.models import Reservation, ReservationEvent, ReservationStatus
 
 pytestmark = pytest.mark.django_db
@@ -83,3 +84,15 @@ def test_the_location_action_imports_the_holidays_of_this_year_and_next(admin_cl
     assert response.status_code == 302
     for each in (year, year + 1):
         assert Closure.objects.filter(location=location, first_day__year=each, reason="Neujahr").exists()
+
+
+def test_the_fields_of_a_tabular_inline_are_named_and_its_table_is_a_region(admin_client):
+    """The unit rows under an item type have no labels of their own, only column headings: each
+    field is named by its label for screen readers, and the table scrolls in a named region."""
+    item_type = ItemType.objects.filter(units__isnull=False).first()
+    page = admin_client.get(admin_url(ItemType, "change", item_type.pk), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    assert '<div class="table-scroll" tabindex="0" role="region" aria-label="Units">' in page
+    for name, label in (("asset_tag", "Asset tag"), ("status", "Status"), ("notes", "Notes"), ("DELETE", "Delete")):
+        tag = re.search(rf'<(input|select|textarea)[^>]*name="units-0-{name}"[^>]*>', page).group(0)
+        assert f'aria-label="{label}"' in tag, tag

@@ -2,8 +2,7 @@
 
 Each page is opened at 320 px (WCAG 1.4.10 Reflow: 320 CSS px without horizontal scrolling),
 390 px (a common phone) and 1280 px, in German and in English, signed out, as a teacher and as a
-counter clerk. (Django's own admin is not checked here: its templates are Django's; see "Phones and
-accessibility" in the README.) On each it must hold that:
+counter clerk, and the admin pages staff use most as an administrator. On each it must hold that:
 
 - the page does not scroll sideways (the document is no wider than the window);
 - nothing is cut off: no element's content runs out of its box (as "geschlossen" ran out of its
@@ -27,7 +26,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from accounts.models import User
-from catalog.models import Unit, UnitStatus
+from catalog.models import ItemType, Unit, UnitStatus
 from lending.management.commands.load_demo import DEMO_LOCATION_SLUG, DEMO_TOTP_SECRET, DemoLoader
 from lending.models import DamageReport, Handover, Reservation, ReservationStatus
 from lending.services import damage_report_create
@@ -245,3 +244,12 @@ def test_every_counter_page_reflows(page, screenshot, demo):
              f"{COUNTER}/statistik/", "/konto/profil/"]
     assert_reflows(check_pages(page, screenshot, paths))
 
+
+def test_the_admin_pages_staff_use_reflow(page, screenshot, demo):
+    sign_in(page, "admin", "demo-admin", secret=DEMO_TOTP_SECRET)
+    item_type = ItemType.objects.get(slug="vr-koffer")
+    paths = ["/admin/", "/admin/lending/reservation/", "/admin/lending/reservation/?status__exact=confirmed",
+             f"/admin/lending/reservation/{Reservation.objects.first().pk}/change/",
+             "/admin/catalog/itemtype/", f"/admin/catalog/itemtype/{item_type.pk}/change/",
+             "/admin/catalog/unit/", "/admin/catalog/itemtype/add/"]
+    assert_reflows(check_pages(page, screenshot, paths))
