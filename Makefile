@@ -38,6 +38,10 @@ $(VENDOR)/.installed: package.json package-lock.json
 run: $(VENV)/.base-installed var $(VENDOR)/.installed
 	DEBUG=true $(BIN)/python manage.py migrate --no-input
 	DEBUG=true SITE_URL=$${SITE_URL:-http://$(HOST):$(PORT)} $(BIN)/python manage.py load_demo
+	@# The mail worker beside the development server; it writes the mails into var/mail/ instead of sending them.
+	DEBUG=true SITE_URL=$${SITE_URL:-http://$(HOST):$(PORT)} EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend \
+		$(BIN)/python manage.py deliver_mail --loop --interval 2 & \
+	worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	DEBUG=true SITE_URL=$${SITE_URL:-http://$(HOST):$(PORT)} $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 ## make test: the whole suite on SQLite; with DATABASE_URL=postgres://... on PostgreSQL

@@ -46,6 +46,10 @@ class Location(models.Model):
     holiday_state = models.CharField(
         _("state for holidays"), max_length=2, default="NW", help_text=_("Two-letter code, e.g. NW.")
     )
+    reply_to_email = models.EmailField(
+        _("reply-to address"), blank=True,
+        help_text=_("Where teachers' replies to the portal's mails about this counter go. Empty: the sender address."),
+    )
     lending_terms = models.TextField(
         _("lending terms"), blank=True,
         help_text=_("Printed on the loan slip above the signatures. Leave empty for the standard terms."),

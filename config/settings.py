@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "lending",
     "frontend",
     "legal",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -271,6 +272,15 @@ EMAIL_HOST_USER = env("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "technikverleih@localhost")
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
+EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", str(BASE_DIR / "var" / "mail"))  # for the file backend (`make run`)
+# The mail queue (notifications/delivery.py): how often a refused mail is tried, the first wait
+# (doubling after each attempt, at most 6 h), after how long a mail whose worker stopped while
+# sending is given up (it may have arrived), and how long sent and failed mails are kept.
+MAIL_MAX_ATTEMPTS = env_int("MAIL_MAX_ATTEMPTS", 8)
+MAIL_RETRY_SECONDS = env_int("MAIL_RETRY_SECONDS", 60)
+MAIL_SENDING_TIMEOUT_SECONDS = env_int("MAIL_SENDING_TIMEOUT_SECONDS", 600)
+MAIL_RETENTION_DAYS = env_int("MAIL_RETENTION_DAYS", 90)
 
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE

@@ -37,6 +37,7 @@ from frontend.calendar_views import calendar_feed_links
 from lending.calendar_tokens import calendar_token_rotate
 from lending.models import CalendarToken
 from lending.selectors import staff_locations
+from notifications.services import mail_undeliverable_to
 
 
 @login_required
@@ -125,6 +126,7 @@ def _render_profile(request, *, form=None, api_token_form=None, status=200, cale
         "api_token_form": api_token_form or ApiTokenForm(),
         "new_api_token": new_api_token,
         "api_docs_url": reverse("api_docs"),
+        "unreachable": mail_undeliverable_to(user),
     }
     response = render(request, "account/profile.html", context, status=status)
     if calendar_links is not None or new_api_token is not None:

@@ -52,6 +52,7 @@ from lending.services import (
     takeback_unit,
 )
 from lending.slips import loan_slip_pdf
+from notifications.services import booking_confirmation_resend
 
 # How far the agenda's day navigation looks for the previous and next counter day.
 DAY_SEARCH_DAYS = 60
@@ -199,6 +200,7 @@ def _booking_context(location, reservation):
         and not out,
         "has_slip": reservation.status in (ReservationStatus.HANDED_OUT, ReservationStatus.RETURNED),
         "events": reservation.events.select_related("actor").order_by("-at", "-id")[:30],
+        "mails": reservation.mails.order_by("-created_at", "-pk")[:20],
     }
 
 
@@ -229,6 +231,16 @@ def _booking_action(request, location, code, service):
             request, location, reservation, status=error.http_status, error_code=error.code
         )
     return location, reservation, None
+
+
+@login_required
+@require_POST
+def resend_confirmation(request, location, code):
+    location = _location(request, location)
+    reservation = _reservation(request, location, code)
+    booking_confirmation_resend(reservation=reservation, actor=request.user)
+    messages.success(request, _("The confirmation is queued and goes out within a minute or so."))
+    return redirect("frontend:counter_booking", location=location.slug, code=reservation.code)
 
 
 @login_required

@@ -37,6 +37,8 @@ urlpatterns = [
     path("theke/<slug:location>/buchung/<str:code>/leihschein.pdf", counter_views.loan_slip,
          name="counter_loan_slip"),
     path("theke/<slug:location>/buchung/<str:code>/verlaengern/", counter_views.extend, name="counter_extend"),
+    path("theke/<slug:location>/buchung/<str:code>/bestaetigung-senden/", counter_views.resend_confirmation,
+         name="counter_resend_confirmation"),
     path("theke/<slug:location>/buchung/<str:code>/nicht-abgeholt/", counter_views.no_show,
          name="counter_no_show"),
     path("theke/<slug:location>/exemplar/<str:asset_tag>/", counter_views.unit, name="counter_unit"),

@@ -36,6 +36,7 @@ from lending.models import (
 )
 from lending.scanning import scan_parse
 from lending.selectors import scan_lookup
+from notifications.services import booking_event_notify
 
 logger = logging.getLogger(__name__)
 
@@ -216,10 +217,10 @@ def reservation_create(*, borrower, school, pickup_day, pickup_slot, return_day,
             ReservationLine(reservation=reservation, item_type_id=item_type_id, quantity=quantity)
             for item_type_id, quantity in sorted(quantities.items())
         )
-        ReservationEvent.objects.create(
+        booking_event_notify(ReservationEvent.objects.create(
             reservation=reservation, actor=actor or borrower, action=ReservationEvent.Action.CREATED,
             data=_snapshot(reservation, quantities),
-        )
+        ))
         for rule in overridden:
             ReservationEvent.objects.create(
                 reservation=reservation, actor=actor, action=ReservationEvent.Action.OVERRIDE, data={"rule": rule}
@@ -291,10 +292,10 @@ def reservation_change(*, reservation, actor, pickup_day=None, pickup_slot=None,
                 ReservationLine.objects.update_or_create(
                     reservation=reservation, item_type_id=item_type_id, defaults={"quantity": quantity}
                 )
-        ReservationEvent.objects.create(
+        booking_event_notify(ReservationEvent.objects.create(
             reservation=reservation, actor=actor, action=ReservationEvent.Action.CHANGED,
             data={"before": before, "after": _snapshot(reservation, quantities)},
-        )
+        ))
         catalogue_changed(location_ids=[location.pk])
     return reservation
 
@@ -317,9 +318,9 @@ def reservation_cancel(*, reservation, actor):
         reservation.status = ReservationStatus.CANCELLED
         reservation.sequence += 1
         reservation.save(update_fields=["status", "sequence", "updated_at"])
-        ReservationEvent.objects.create(
+        booking_event_notify(ReservationEvent.objects.create(
             reservation=reservation, actor=actor, action=ReservationEvent.Action.CANCELLED
-        )
+        ))
         catalogue_changed(location_ids=[reservation.location_id])
     return reservation
 

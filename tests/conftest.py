@@ -10,6 +10,7 @@ import pytest
 
 from accounts.models import Role
 from tests import factories
+from tests.smtp import smtp_server  # noqa: F401 - the real SMTP server fixture, for any test
 
 
 @pytest.fixture

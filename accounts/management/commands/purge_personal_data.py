@@ -4,7 +4,8 @@ For a daily cron job, e.g. `15 3 * * * manage.py purge_personal_data`. The reten
 PERSONAL_DATA_RETENTION_DAYS (default 365) unless --days is given; --dry-run only counts.
 Loans with an open damage report keep the link until the report is settled. Running it again
 changes nothing more. It also forgets the API's stored answers to idempotency keys after
-IDEMPOTENCY_KEY_DAYS (7) and deletes expired API tokens.
+IDEMPOTENCY_KEY_DAYS (7), deletes expired API tokens, and removes sent and failed e-mails
+after MAIL_RETENTION_DAYS (90).
 """
 
 from django.conf import settings
@@ -14,6 +15,7 @@ from django.utils import timezone
 from accounts.api_tokens import api_tokens_purge_expired
 from accounts.services import personal_data_purge
 from lending.services import IDEMPOTENCY_KEY_DAYS, idempotency_keys_purge
+from notifications.services import mails_purge
 
 
 class Command(BaseCommand):
@@ -41,5 +43,7 @@ class Command(BaseCommand):
         self.stdout.write(f"  {keys} API idempotency key(s) older than {IDEMPOTENCY_KEY_DAYS} days: {verb}")
         tokens = api_tokens_purge_expired(now=timezone.now(), dry_run=dry_run)
         self.stdout.write(f"  {tokens} expired API token(s): {verb}")
+        mails = mails_purge(now=timezone.now(), older_than_days=settings.MAIL_RETENTION_DAYS, dry_run=dry_run)
+        self.stdout.write(f"  {mails} sent or failed e-mail(s) older than {settings.MAIL_RETENTION_DAYS} days: {verb}")
         if dry_run:
             self.stdout.write("Dry run: nothing was changed.")

@@ -15,6 +15,7 @@ The command wipes the database it builds in, so it refuses any database whose na
 contain "bench". It is a developer tool: its output is English only and not translated.
 """
 
+import contextlib
 import datetime
 import itertools
 import json
@@ -22,11 +23,13 @@ import logging
 import math
 import os
 import random
+import socket
 import statistics
 import time
 import warnings
 from bisect import bisect_left, bisect_right
 from contextlib import contextmanager
+from unittest import mock
 
 from allauth.mfa.totp.internal.auth import TOTP
 from django.conf import settings
@@ -61,6 +64,9 @@ from lending.models import (
 from lending.secrets import ALPHABET, CODE_LENGTH
 from lending.calendar_tokens import calendar_token_rotate
 from lending.services import reservation_create
+from notifications.delivery import deliver_due
+from notifications.models import Mail
+from notifications.services import booking_confirmation_resend
 
 BENCH_LOCATION_SLUG = "bench"
 BENCH_CLERK_USERNAME = "bench-counter"  # the counter staff member who scans; created at measure time
@@ -68,6 +74,7 @@ MARKER_PREFIX = "Benchmark dataset: "
 ONE_DAY = datetime.timedelta(days=1)
 BATCH = 5000
 LABELS = 1000  # the label sheet measured: issue target under 3 s
+MAIL_BENCH_MESSAGES = 200  # mails delivered by the worker row: issue target at least 50 a second
 # Calendar feeds at the sizes of issue 5: a teacher with 500 bookings, a counter with 5,000
 # events (2,500 bookings), in a location of their own next to the large dataset.
 CALENDAR_LOCATION_SLUG = "bench-kalender"
@@ -570,13 +577,19 @@ class Command(BaseCommand):
                                          times, counts, failures))
 
         # Bookings: each for its own item type, pickup day and slot, so none competes with another.
-        plans = self._booking_plans(count=2 * repeat, location=location, item_types=item_types,
+        plans = self._booking_plans(count=3 * repeat, location=location, item_types=item_types,
                                     open_days=[day for day in open_days if day >= free_from], today=today)
         made = []
         try:
-            times, counts, failures = [], [], 0
-            for item_type, pickup_day, slot, return_day in plans[:repeat]:
-                with CaptureQueriesContext(connection) as queries:
+            # Interleaved: every other booking without its confirmation mail queued (the service as
+            # it was before the mail queue), so the two rows compare under the same machine load.
+            measured = {True: ([], [], [0]), False: ([], [], [0])}
+            for index, (item_type, pickup_day, slot, return_day) in enumerate(plans[:2 * repeat]):
+                with_mail = index % 2 == 0
+                times, counts, failures = measured[with_mail]
+                with (contextlib.nullcontext() if with_mail else
+                      mock.patch("lending.services.booking_event_notify", lambda event: None)), \
+                        CaptureQueriesContext(connection) as queries:
                     started = time.perf_counter()
                     try:
                         reservation = reservation_create(
@@ -587,16 +600,20 @@ class Command(BaseCommand):
                         reservation = None
                     elapsed = (time.perf_counter() - started) * 1000
                 if reservation is None:
-                    failures += 1
+                    failures[0] += 1
                 else:
                     made.append(reservation.pk)
                 times.append(elapsed)
                 counts.append(data_queries(queries))
-            results.append(self._summary("reservation_create() service", times, counts, failures))
+            for with_mail, label in ((True, "reservation_create() service, confirmation queued"),
+                                     (False, "reservation_create() service, no mail (interleaved)")):
+                times, counts, failures = measured[with_mail]
+                results.append(self._summary(label, times, counts, failures[0]))
+            results.append(self._measure_mail_delivery(reservation_id=made[0], teacher=teacher))
 
             add_times, add_counts, add_failures = [], [], 0
             times, counts, failures = [], [], 0
-            for item_type, pickup_day, slot, return_day in plans[repeat:]:
+            for item_type, pickup_day, slot, return_day in plans[2 * repeat:]:
                 response, elapsed, count = self._timed(
                     client, "post", reverse("frontend:basket_add", args=[item_type.slug]),
                     {"quantity": "1", "pickup_day": pickup_day.isoformat(), "return_day": return_day.isoformat()},
@@ -868,6 +885,45 @@ class Command(BaseCommand):
                 failures += response.status_code != 304
             results.append(self._summary(f"{name} unchanged (304)", times, counts, failures))
         return results
+
+    def _measure_mail_delivery(self, *, reservation_id, teacher):
+        """The mail worker's throughput: MAIL_BENCH_MESSAGES confirmations rendered (text, HTML, QR
+        PNG, .ics) and sent over SMTP to a local aiosmtpd server, in rounds of 50; the row's times
+        and queries are per message."""
+        from aiosmtpd.controller import Controller
+
+        class Sink:
+            async def handle_DATA(self, server, session, envelope):
+                return "250 OK"
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        controller = Controller(Sink(), hostname="127.0.0.1", port=port)
+        controller.start()
+        reservation = Reservation.objects.get(pk=reservation_id)
+        times, counts, failures = [], [], 0
+        try:
+            with override_settings(EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+                                   EMAIL_HOST="127.0.0.1", EMAIL_PORT=port, EMAIL_USE_TLS=False,
+                                   SITE_URL=settings.SITE_URL or "https://verleih.example.de"), \
+                    _quiet_loggers("notifications.delivery", "mail.log"):
+                Mail.objects.all().delete()
+                for _round in range(MAIL_BENCH_MESSAGES // 50):
+                    for _ in range(50):
+                        booking_confirmation_resend(reservation=reservation, actor=teacher)
+                    with CaptureQueriesContext(connection) as queries:
+                        started = time.perf_counter()
+                        result = deliver_due()
+                        elapsed = (time.perf_counter() - started) * 1000
+                    failures += 50 - result.sent
+                    times.append(elapsed / 50)
+                    counts.append(math.ceil(data_queries(queries) / 50))
+        finally:
+            controller.stop()
+            Mail.objects.all().delete()
+        return self._summary(f"mail delivery to local SMTP, per message ({MAIL_BENCH_MESSAGES} mails)",
+                             times, counts, failures)
 
     def _measure_labels(self, *, repeat):
         """A sheet of 1,000 QR labels (3 x 8 on A4), the units read from the database each time."""
