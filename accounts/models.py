@@ -68,6 +68,8 @@ class User(AbstractUser):
     contact_email_asked = models.BooleanField(_("asked for a contact e-mail"), default=False)
     language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES, blank=True,
                                 help_text=_("For e-mails; empty: the site's default."))
+    # Reminders before a pickup and a return; the mails about what happened always go out.
+    mail_reminders = models.BooleanField(_("reminder e-mails"), default=True)
     # The counters a staff member works at; administrators work at every counter.
     locations = models.ManyToManyField(
         "catalog.Location", blank=True, related_name="staff", verbose_name=_("counters"),

@@ -54,7 +54,8 @@ def _day(value):
 def personal_data_export(*, user):
     """Everything the portal stores about `user`, as a JSON-ready dict (DSGVO art. 15 and 20):
     the account, schools, sign-in connections, qualifications, their bookings with lines,
-    events and hand-overs, and the damage reports about their loans or made by them.
+    events and hand-overs, the damage reports about their loans or made by them, and the e-mails
+    written to them.
 
     Nothing about other people: where someone else acted, it says "counter". No secrets (no
     password hash, no second-factor seeds, no calendar or API tokens). A fixed number of queries.
@@ -66,6 +67,7 @@ def personal_data_export(*, user):
         "email": user.email,
         "contact_email": user.contact_email,
         "language": user.language,
+        "mail_reminders": user.mail_reminders,
         "role": user.role,
         "is_active": user.is_active,
         "date_joined": user.date_joined.isoformat(),
@@ -151,6 +153,14 @@ def personal_data_export(*, user):
         }
         for report in reports
     ]
+    # The mails written to them: what, to which address, when, and whether it arrived; no bodies
+    # are kept (they are rendered when sent).
+    emails = [
+        {"kind": kind, "reservation": code, "to": to, "subject": subject, "queued_at": queued_at.isoformat(),
+         "status": status, "sent_at": sent_at.isoformat() if sent_at else None}
+        for kind, code, to, subject, queued_at, status, sent_at in user.mails.order_by("created_at", "pk").values_list(
+            "kind", "reservation__code", "to", "subject", "created_at", "status", "sent_at")
+    ]
     return {
         "exported_at": timezone.now().isoformat(),
         "account": account,
@@ -161,6 +171,7 @@ def personal_data_export(*, user):
         "qualifications": qualifications,
         "reservations": bookings,
         "damage_reports": damage_reports,
+        "emails": emails,
     }
 
 

@@ -281,6 +281,12 @@ MAIL_MAX_ATTEMPTS = env_int("MAIL_MAX_ATTEMPTS", 8)
 MAIL_RETRY_SECONDS = env_int("MAIL_RETRY_SECONDS", 60)
 MAIL_SENDING_TIMEOUT_SECONDS = env_int("MAIL_SENDING_TIMEOUT_SECONDS", 600)
 MAIL_RETENTION_DAYS = env_int("MAIL_RETENTION_DAYS", 90)
+# Reminders (notifications/reminders.py, `manage.py send_reminders`): the pickup reminder this many
+# working days before the pickup, the return reminder this many days before the return day, and
+# overdue notices the day after the return day and then every this many days.
+MAIL_PICKUP_REMINDER_DAYS = env_int("MAIL_PICKUP_REMINDER_DAYS", 1)
+MAIL_RETURN_REMINDER_DAYS = env_int("MAIL_RETURN_REMINDER_DAYS", 2)
+MAIL_OVERDUE_REPEAT_DAYS = env_int("MAIL_OVERDUE_REPEAT_DAYS", 7)
 
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE

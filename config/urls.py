@@ -26,6 +26,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(
         url_name="api_schema", authentication_classes=[], template_name="api/swagger_ui.html",
     ), name="api_docs"),
+    path("", include("notifications.urls")),
     path("", include("legal.urls")),
     path("", include("frontend.urls")),
 ]

@@ -16,6 +16,10 @@ class ContactSettingsForm(forms.Form):
         label=_("Language of e-mails"), required=False,
         choices=[("", _("The portal's default"))] + list(settings.LANGUAGES),
     )
+    mail_reminders = forms.BooleanField(
+        label=_("Remind me by e-mail before pickups and returns"), required=False,
+        help_text=_("Confirmations, changes, cancellations and overdue notices always come."),
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

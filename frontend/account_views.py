@@ -55,7 +55,8 @@ def profile(request):
         form = ContactSettingsForm(request.POST)
         if form.is_valid():
             account_contact_update(user=user, contact_email=form.cleaned_data["contact_email"],
-                                   language=form.cleaned_data["language"])
+                                   language=form.cleaned_data["language"],
+                                   mail_reminders=form.cleaned_data["mail_reminders"])
             messages.success(request, _("Your contact settings were saved."))
             return redirect("profile:show")
         return _render_profile(request, form=form, status=400)
@@ -113,7 +114,8 @@ def _render_profile(request, *, form=None, api_token_form=None, status=200, cale
     user = request.user
     today = timezone.localdate()
     context = {
-        "form": form or ContactSettingsForm(initial={"contact_email": user.contact_email, "language": user.language}),
+        "form": form or ContactSettingsForm(initial={"contact_email": user.contact_email, "language": user.language,
+                                                     "mail_reminders": user.mail_reminders}),
         "schools": user.schools.order_by("name"),
         "grants": qualifications_of(user, today=today),
         "qualifications_missing": qualifications_required_not_held(user=user, today=today),

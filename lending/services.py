@@ -357,10 +357,10 @@ def reservation_extend(*, reservation, actor, return_day):
         reservation.return_day = return_day
         reservation.sequence += 1
         reservation.save(update_fields=["return_day", "sequence", "updated_at"])
-        ReservationEvent.objects.create(
+        booking_event_notify(ReservationEvent.objects.create(
             reservation=reservation, actor=actor, action=ReservationEvent.Action.EXTENDED,
             data={"from": before.isoformat(), "to": return_day.isoformat()},
-        )
+        ))
         catalogue_changed(location_ids=[location.pk])
     return reservation
 
@@ -648,10 +648,10 @@ def takeback_unit(*, unit, actor, condition, note="", handover_id=None):
         if reservation.status == ReservationStatus.HANDED_OUT and not _has_units_out(reservation):
             reservation.status = ReservationStatus.RETURNED
             reservation.save(update_fields=["status", "updated_at"])
-            ReservationEvent.objects.create(
+            booking_event_notify(ReservationEvent.objects.create(
                 reservation=reservation, actor=actor, action=ReservationEvent.Action.RETURNED,
                 data={"late": reservation.handovers.filter(returned_late=True).exists()},
-            )
+            ))
         catalogue_changed(location_ids=[reservation.location_id])
     return handover
 
@@ -673,7 +673,8 @@ def reservation_mark_no_show(*, reservation, actor):
         reservation.status = ReservationStatus.NO_SHOW
         reservation.sequence += 1
         reservation.save(update_fields=["status", "sequence", "updated_at"])
-        ReservationEvent.objects.create(reservation=reservation, actor=actor, action=ReservationEvent.Action.NO_SHOW)
+        booking_event_notify(ReservationEvent.objects.create(
+            reservation=reservation, actor=actor, action=ReservationEvent.Action.NO_SHOW))
         catalogue_changed(location_ids=[reservation.location_id])
     return reservation
 

@@ -20,7 +20,7 @@ from django.core.mail import get_connection
 from django.db.models import F
 from django.utils import timezone
 
-from notifications.messages import NoAddress, build
+from notifications.messages import NoAddress, build, still_applies
 from notifications.models import Mail
 
 logger = logging.getLogger(__name__)
@@ -33,7 +33,12 @@ class DeliveryResult:
     sent: int = 0
     deferred: int = 0
     failed: int = 0
+    skipped: int = 0
     interrupted: int = 0
+
+
+def _handled(result):
+    return result.sent + result.deferred + result.failed + result.skipped
 
 
 def retry_delay(attempts):
@@ -75,33 +80,37 @@ def deliver_due(*, now=None, limit=None, connection=None):
     now = now or timezone.now()
     result = DeliveryResult(interrupted=mails_interrupted_fail(now=now))
     connection = connection or get_connection()
-    opened = False
     try:
-        while limit is None or result.sent + result.deferred + result.failed < limit:
+        while limit is None or _handled(result) < limit:
             due = list(Mail.objects.filter(status=Mail.Status.QUEUED, next_attempt_at__lte=now)
                        .order_by("next_attempt_at", "pk").values_list("pk", flat=True)[:CLAIM_BATCH])
             if not due:
                 break
             for mail_id in due:
-                if limit is not None and result.sent + result.deferred + result.failed >= limit:
+                if limit is not None and _handled(result) >= limit:
                     break
                 if not _claim(mail_id, timezone.now()):
                     continue  # another worker has it
-                mail = (Mail.objects.select_related("recipient", "event", "reservation__location")
+                mail = (Mail.objects.select_related("recipient", "event", "reservation__location", "reservation__borrower")
                         .get(pk=mail_id))
-                outcome = _send_one(mail, connection, opened)
-                opened = opened or outcome != "failed"
+                outcome = _send_one(mail, connection)
                 setattr(result, outcome, getattr(result, outcome) + 1)
     finally:
-        if opened:
-            try:
-                connection.close()
-            except (smtplib.SMTPException, OSError):
-                pass
+        _close(connection)
     return result
 
 
-def _send_one(mail, connection, opened):
+def _close(connection):
+    try:
+        connection.close()
+    except (smtplib.SMTPException, OSError):
+        pass
+
+
+def _send_one(mail, connection):
+    if not still_applies(mail):
+        _record(mail, status=Mail.Status.SKIPPED, error="")
+        return "skipped"
     try:
         message = build(mail)
     except NoAddress:
@@ -110,15 +119,10 @@ def _send_one(mail, connection, opened):
     mail.to, mail.subject = message.to[0], message.subject[:250]
     mail.message_id = message.extra_headers["Message-ID"]
     try:
-        if not opened:
-            connection.open()
+        connection.open()  # once per run: it stays open until closed (a no-op while it is)
         connection.send_messages([message])
     except (smtplib.SMTPException, OSError, socket.timeout) as error:
-        # A broken connection is opened again for the next mail.
-        try:
-            connection.close()
-        except (smtplib.SMTPException, OSError):
-            pass
+        _close(connection)  # a broken connection is opened afresh for the next mail
         permanent = _permanent(error)
         if permanent or mail.attempts >= settings.MAIL_MAX_ATTEMPTS:
             _record(mail, status=Mail.Status.FAILED, error=_describe(error))

@@ -14,18 +14,31 @@ from django.core.mail import EmailMultiAlternatives
 from django.core.mail.message import SafeMIMEMultipart
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from catalog.models import ISO_WEEKDAYS
 from lending.calendar import calendar_for_reservation
+from lending.models import ReservationStatus
 from notifications.models import Mail
+from notifications.unsubscribe import unsubscribe_token
 
-TEMPLATES = {
-    Mail.Kind.BOOKING_CONFIRMED: "notifications/mail/booking_confirmed",
-    Mail.Kind.BOOKING_CHANGED: "notifications/mail/booking_changed",
-    Mail.Kind.BOOKING_CANCELLED: "notifications/mail/booking_cancelled",
+K = Mail.Kind
+# Per kind: its templates (notifications/mail/<name>.txt and .html), whether it shows the booking's
+# QR code (what the counter scans at the pickup) and attaches the booking's .ics (when its days
+# are news: booked, moved, cancelled, extended).
+KINDS = {
+    K.BOOKING_CONFIRMED: ("booking_confirmed", True, True),
+    K.BOOKING_CHANGED: ("booking_changed", True, True),
+    K.BOOKING_CANCELLED: ("booking_cancelled", False, True),
+    K.BOOKING_EXTENDED: ("booking_extended", False, True),
+    K.NO_SHOW: ("no_show", False, False),
+    K.RETURN_RECEIPT: ("return_receipt", False, False),
+    K.PICKUP_REMINDER: ("pickup_reminder", True, False),
+    K.RETURN_REMINDER: ("return_reminder", False, False),
+    K.OVERDUE: ("overdue", False, False),
+    K.OVERDUE_COPY: ("overdue_copy", False, False),
 }
 QR_CID_DOMAIN = "technikverleih"
 
@@ -73,6 +86,21 @@ def _opening_hours(location):
     return f"{weekdays}, {location.opens_at:%H:%M}–{location.closes_at:%H:%M}"
 
 
+def still_applies(mail):
+    """Whether a reminder or notice queued earlier is still true when it is sent: no pickup
+    reminder for a booking cancelled since, no overdue notice for a loan returned since."""
+    reservation = mail.reservation
+    if mail.kind == K.PICKUP_REMINDER:
+        return reservation.status == ReservationStatus.CONFIRMED and mail.key.endswith(f":{reservation.pickup_day}")
+    if mail.kind in (K.RETURN_REMINDER, K.OVERDUE, K.OVERDUE_COPY):
+        return reservation.status == ReservationStatus.HANDED_OUT and f":{reservation.return_day}:" in f"{mail.key}:"
+    return True
+
+
+def unsubscribe_url(user):
+    return site_url(reverse("notifications:unsubscribe", kwargs={"token": unsubscribe_token(user)}))
+
+
 def build(mail):
     """The message for `mail` (a Django EmailMessage), ready for any mail backend.
 
@@ -82,44 +110,79 @@ def build(mail):
     if not to:
         raise NoAddress
     reservation = mail.reservation
+    template, with_qr, with_calendar = KINDS[mail.kind]
+    optional = mail.kind in Mail.OPTIONAL_KINDS
     language = recipient.language or settings.LANGUAGE_CODE
     with translation.override(language):
-        booking_url = site_url(reverse("frontend:booking_detail", kwargs={"code": reservation.code}))
-        scan_url = site_url(reverse("frontend:booking_scan", kwargs={"code": reservation.code}))
+        code = reservation.code
+        if mail.kind == K.OVERDUE_COPY:
+            booking_url = site_url(reverse("frontend:counter_booking",
+                                           kwargs={"location": reservation.location.slug, "code": code}))
+        else:
+            booking_url = site_url(reverse("frontend:booking_detail", kwargs={"code": code}))
         qr_cid = make_msgid("qr", domain=QR_CID_DOMAIN)
-        cancelled_by_staff = (mail.kind == Mail.Kind.BOOKING_CANCELLED and mail.event is not None
-                              and mail.event.actor_id not in (None, reservation.borrower_id))
+        today = timezone.localdate()
         context = {
             "reservation": reservation, "recipient": recipient, "location": reservation.location,
+            "borrower": reservation.borrower,
             "lines": [(line.item_type.name, line.quantity)
                       for line in reservation.lines.select_related("item_type").order_by("item_type__name")],
             "opening_hours": _opening_hours(reservation.location),
-            "booking_url": booking_url, "qr_cid": qr_cid[1:-1], "cancelled_by_staff": cancelled_by_staff,
+            "booking_url": booking_url, "qr_cid": qr_cid[1:-1] if with_qr else None,
+            "cancelled_by_staff": (mail.kind == K.BOOKING_CANCELLED and mail.event is not None
+                                   and mail.event.actor_id not in (None, reservation.borrower_id)),
+            "days_overdue": (today - reservation.return_day).days,
             "account_url": site_url(reverse("profile:show")),
+            "unsubscribe_url": unsubscribe_url(recipient) if optional else None,
+            "with_calendar": with_calendar,
         }
-        subject = _subject(mail, reservation)
-        text = render_to_string(f"{TEMPLATES[mail.kind]}.txt", context)
-        html = render_to_string(f"{TEMPLATES[mail.kind]}.html", {**context, "subject": subject,
-                                                                  "language": language})
-        calendar = calendar_for_reservation(reservation=reservation, base_url=settings.SITE_URL)
-        image = MIMEImage(qr_png(scan_url), "png")
-        image.add_header("Content-ID", qr_cid)
-        image.add_header("Content-Disposition", "inline", filename=f"{reservation.code}.png")
+        if mail.kind == K.RETURN_RECEIPT:
+            context["handovers"] = list(reservation.handovers.select_related("unit__item_type").order_by("unit__asset_tag"))
+            context["late"] = any(handover.returned_late for handover in context["handovers"])
+        subject = _subject(mail.kind, reservation)
+        text = render_to_string(f"notifications/mail/{template}.txt", context)
+        html = render_to_string(f"notifications/mail/{template}.html", {**context, "subject": subject,
+                                                                        "language": language})
+        headers = {"Message-ID": make_msgid("mail", domain=QR_CID_DOMAIN), "Auto-Submitted": "auto-generated"}
+        if optional:
+            # RFC 2369 and RFC 8058: mail clients offer "unsubscribe" and post to it in one click.
+            headers["List-Unsubscribe"] = f"<{context['unsubscribe_url']}>"
+            headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        images = []
+        if with_qr:
+            scan_url = site_url(reverse("frontend:booking_scan", kwargs={"code": code}))
+            image = MIMEImage(qr_png(scan_url), "png")
+            image.add_header("Content-ID", qr_cid)
+            image.add_header("Content-Disposition", "inline", filename=f"{code}.png")
+            images.append(image)
         reply_to = [reservation.location.reply_to_email] if reservation.location.reply_to_email else []
         message = MailWithInlineImages(
             subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=[to], reply_to=reply_to,
-            headers={"Message-ID": make_msgid("mail", domain=QR_CID_DOMAIN), "Auto-Submitted": "auto-generated"},
-            inline_images=[image],
+            headers=headers, inline_images=images,
         )
         message.attach_alternative(html, "text/html")
-        message.attach(f"technikverleih-{reservation.code}.ics", calendar, "text/calendar; method=PUBLISH")
+        if with_calendar:
+            calendar = calendar_for_reservation(reservation=reservation, base_url=settings.SITE_URL)
+            message.attach(f"technikverleih-{code}.ics", calendar, "text/calendar; method=PUBLISH")
     return message
 
 
-def _subject(mail, reservation):
-    day = date_format(reservation.pickup_day, "D, j. F Y" if translation.get_language() == "de" else "D, j F Y")
-    if mail.kind == Mail.Kind.BOOKING_CONFIRMED:
-        return _("Booking %(code)s confirmed: pickup %(day)s") % {"code": reservation.code, "day": day}
-    if mail.kind == Mail.Kind.BOOKING_CHANGED:
-        return _("Booking %(code)s changed: pickup %(day)s") % {"code": reservation.code, "day": day}
-    return _("Booking %(code)s cancelled (pickup was %(day)s)") % {"code": reservation.code, "day": day}
+def _day(day):
+    return date_format(day, "D, j. F Y" if translation.get_language() == "de" else "D, j F Y")
+
+
+def _subject(kind, reservation):
+    values = {"code": reservation.code, "day": _day(reservation.pickup_day), "return_day": _day(reservation.return_day)}
+    subjects = {
+        K.BOOKING_CONFIRMED: _("Booking %(code)s confirmed: pickup %(day)s"),
+        K.BOOKING_CHANGED: _("Booking %(code)s changed: pickup %(day)s"),
+        K.BOOKING_CANCELLED: _("Booking %(code)s cancelled (pickup was %(day)s)"),
+        K.BOOKING_EXTENDED: _("Booking %(code)s extended: return %(return_day)s"),
+        K.NO_SHOW: _("Booking %(code)s not picked up on %(day)s"),
+        K.RETURN_RECEIPT: _("Booking %(code)s returned: your receipt"),
+        K.PICKUP_REMINDER: _("Reminder: pickup of booking %(code)s on %(day)s"),
+        K.RETURN_REMINDER: _("Reminder: return of booking %(code)s on %(return_day)s"),
+        K.OVERDUE: _("Overdue: booking %(code)s was due back on %(return_day)s"),
+        K.OVERDUE_COPY: _("Overdue (copy): booking %(code)s was due back on %(return_day)s"),
+    }
+    return subjects[kind] % values

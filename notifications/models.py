@@ -17,12 +17,20 @@ class Mail(models.Model):
         BOOKING_CONFIRMED = "booking_confirmed", _("booking confirmed")
         BOOKING_CHANGED = "booking_changed", _("booking changed")
         BOOKING_CANCELLED = "booking_cancelled", _("booking cancelled")
+        BOOKING_EXTENDED = "booking_extended", _("loan extended")
+        NO_SHOW = "no_show", _("not picked up")
+        RETURN_RECEIPT = "return_receipt", _("return receipt")
+        PICKUP_REMINDER = "pickup_reminder", _("pickup reminder")
+        RETURN_REMINDER = "return_reminder", _("return reminder")
+        OVERDUE = "overdue", _("overdue notice")
+        OVERDUE_COPY = "overdue_copy", _("overdue notice (copy for the counter)")
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("queued")
         SENDING = "sending", _("being sent")
         SENT = "sent", _("delivered")
         FAILED = "failed", _("failed")
+        SKIPPED = "skipped", _("not needed any more")
 
     kind = models.CharField(_("kind"), max_length=40, choices=Kind.choices)
     # What happened and for whom, e.g. "booking_confirmed:<event>:<user>": the unique index makes
@@ -55,6 +63,9 @@ class Mail(models.Model):
         verbose_name_plural = _("e-mails")
         ordering = ("-created_at", "-pk")
         indexes = [models.Index(fields=("status", "next_attempt_at"), name="mail_due")]
+
+    # The ones a teacher may switch off (User.mail_reminders); they say how, and carry List-Unsubscribe.
+    OPTIONAL_KINDS = (Kind.PICKUP_REMINDER, Kind.RETURN_REMINDER)
 
     def __str__(self):
         return f"{self.get_kind_display()} → {self.to or self.recipient_id}"

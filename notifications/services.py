@@ -17,6 +17,9 @@ KIND_OF_ACTION = {
     ReservationEvent.Action.CREATED: Mail.Kind.BOOKING_CONFIRMED,
     ReservationEvent.Action.CHANGED: Mail.Kind.BOOKING_CHANGED,
     ReservationEvent.Action.CANCELLED: Mail.Kind.BOOKING_CANCELLED,
+    ReservationEvent.Action.EXTENDED: Mail.Kind.BOOKING_EXTENDED,
+    ReservationEvent.Action.NO_SHOW: Mail.Kind.NO_SHOW,
+    ReservationEvent.Action.RETURNED: Mail.Kind.RETURN_RECEIPT,
 }
 
 
@@ -32,9 +35,10 @@ def mail_queue(*, kind, key, recipient, reservation=None, event=None, requested_
 
 
 def booking_event_notify(event):
-    """The mail a booking event owes the borrower, if any: confirmed, changed, cancelled."""
+    """The mail a booking event owes the borrower, if any: confirmed, changed, cancelled,
+    extended, not picked up, returned (the receipt)."""
     kind = KIND_OF_ACTION.get(event.action)
-    if kind is None:
+    if kind is None or event.reservation.borrower_id is None:
         return
     reservation = event.reservation
     mail_queue(kind=kind, key=f"{kind}:{event.pk}:{reservation.borrower_id}",

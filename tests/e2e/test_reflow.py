@@ -30,6 +30,7 @@ from catalog.models import ItemType, Unit, UnitStatus
 from lending.management.commands.load_demo import DEMO_LOCATION_SLUG, DEMO_TOTP_SECRET, DemoLoader
 from lending.models import DamageReport, Handover, Reservation, ReservationStatus
 from lending.services import damage_report_create
+from notifications.unsubscribe import unsubscribe_token
 from tests import factories
 
 WIDTHS = (320, 390, 1280)
@@ -205,7 +206,8 @@ def item_paths():
 def test_every_public_page_reflows(page, screenshot, demo):
     page.goto("/")
     paths = ["/", "/?q=VR", *item_paths(), "/impressum/", "/datenschutz/", "/barrierefreiheit/",
-             "/konto/login/", "/konto/password/reset/", "/gibt-es-nicht-nicht-gefunden/"]
+             "/konto/login/", "/konto/password/reset/", "/gibt-es-nicht-nicht-gefunden/",
+             f"/mail/erinnerungen-abbestellen/{unsubscribe_token(demo)}/"]
     assert_reflows(check_pages(page, screenshot, paths))
 
 

@@ -80,9 +80,11 @@ def test_a_worker_killed_mid_batch_sends_nothing_twice(smtp_server, teacher_a, i
     smtp_server.slow(0.5)
     process = worker(smtp_server, "--loop", "--interval", "0.2")
     deadline = time.monotonic() + 60
-    while len(smtp_server.messages()) < 2 and time.monotonic() < deadline:
-        time.sleep(0.02)
-    time.sleep(0.2)  # in the middle of the next mail's DATA
+    # Two mails are through and the worker has claimed the next one (the server takes 0.5 s for it).
+    while not (len(smtp_server.messages()) >= 2 and Mail.objects.filter(status=Mail.Status.SENDING).exists()):
+        assert time.monotonic() < deadline, "the worker did not get to its third mail"
+        time.sleep(0.01)
+    time.sleep(0.05)
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=10)
     (smtp_server.folder / "slow").unlink()

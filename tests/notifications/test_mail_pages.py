@@ -109,3 +109,15 @@ def test_purge_removes_old_sent_and_failed_mails_and_keeps_queued_ones(teacher_a
 
     assert "2 sent or failed e-mail(s) older than 90 days: removed" in output.getvalue()
     assert sorted(Mail.objects.values_list("status", flat=True)) == [Mail.Status.QUEUED, Mail.Status.SENT]
+
+
+def test_the_personal_data_export_lists_the_mails_without_their_bodies(smtp_server, teacher_a, item_type):
+    from accounts.selectors import personal_data_export
+
+    reservation = factories.book(borrower=teacher_a, lines={item_type: 1})
+    deliver_due()
+    [mail] = personal_data_export(user=teacher_a)["emails"]
+    assert (mail["kind"], mail["reservation"], mail["to"], mail["status"]) == (
+        Mail.Kind.BOOKING_CONFIRMED, reservation.code, teacher_a.email, Mail.Status.SENT)
+    assert reservation.code in mail["subject"] and set(mail) == {
+        "kind", "reservation", "to", "subject", "queued_at", "status", "sent_at"}

@@ -66,6 +66,7 @@ from lending.calendar_tokens import calendar_token_rotate
 from lending.services import reservation_create
 from notifications.delivery import deliver_due
 from notifications.models import Mail
+from notifications.reminders import reminders_queue
 from notifications.services import booking_confirmation_resend
 
 BENCH_LOCATION_SLUG = "bench"
@@ -75,6 +76,7 @@ ONE_DAY = datetime.timedelta(days=1)
 BATCH = 5000
 LABELS = 1000  # the label sheet measured: issue target under 3 s
 MAIL_BENCH_MESSAGES = 200  # mails delivered by the worker row: issue target at least 50 a second
+REMINDER_BOOKINGS = 1000  # one counter day's bookings for the reminder rows: issue target under 5 s
 # Calendar feeds at the sizes of issue 5: a teacher with 500 bookings, a counter with 5,000
 # events (2,500 bookings), in a location of their own next to the large dataset.
 CALENDAR_LOCATION_SLUG = "bench-kalender"
@@ -646,6 +648,7 @@ class Command(BaseCommand):
         results.extend(self._measure_counter(repeat=repeat, rng=rng, location=location))
         results.extend(self._measure_api(repeat=repeat, rng=rng, location=location, today=today))
         results.append(self._measure_labels(repeat=min(repeat, 5)))
+        results.extend(self._measure_reminders(repeat=min(repeat, 5), today=today))
         results.extend(self._measure_calendar(repeat=repeat, today=today))
         return results
 
@@ -924,6 +927,54 @@ class Command(BaseCommand):
             Mail.objects.all().delete()
         return self._summary(f"mail delivery to local SMTP, per message ({MAIL_BENCH_MESSAGES} mails)",
                              times, counts, failures)
+
+    def _measure_reminders(self, *, repeat, today):
+        """`send_reminders` for a counter day with REMINDER_BOOKINGS bookings: 600 pickups (their
+        reminders, the working day before) and 400 loans due back (their overdue notices, the day
+        after), on a Tuesday a year ahead, on top of the dataset's own loans out. First run (queues),
+        then runs that find everything queued (cron again)."""
+        location = Location.objects.get(slug=BENCH_LOCATION_SLUG)
+        school = School.objects.order_by("pk").first()
+        teachers = list(User.objects.filter(role=Role.TEACHER, is_active=True).order_by("pk")[:200])
+        item_type = ItemType.objects.filter(location=location).order_by("pk").first()
+        day = today + datetime.timedelta(days=365)
+        day += datetime.timedelta(days=(2 - day.isoweekday()) % 7)  # a Tuesday
+        week_before = day - datetime.timedelta(days=7)
+        reservations = Reservation.objects.bulk_create(
+            Reservation(
+                code=_booking_code(20_000_000 + number), location=location, school=school,
+                borrower=teachers[number % len(teachers)], pickup_slot=datetime.time(9),
+                **({"pickup_day": day, "return_day": day + datetime.timedelta(days=7),
+                    "status": ReservationStatus.CONFIRMED} if number < 600 else
+                   {"pickup_day": week_before, "return_day": day, "status": ReservationStatus.HANDED_OUT}),
+            )
+            for number in range(REMINDER_BOOKINGS)
+        )
+        ReservationLine.objects.bulk_create(ReservationLine(reservation=reservation, item_type=item_type, quantity=1)
+                                            for reservation in reservations)
+        Reservation.objects.filter(pk__in=[reservation.pk for reservation in reservations]).update(
+            created_at=timezone.now() - datetime.timedelta(days=30))
+        results = []
+        try:
+            for name, run_day in ((f"reminder run, {REMINDER_BOOKINGS} bookings: day before (600 pickups)",
+                                   day - datetime.timedelta(days=1)),
+                                  (f"reminder run, {REMINDER_BOOKINGS} bookings: day after (400 overdue)",
+                                   day + datetime.timedelta(days=1))):
+                for label in ("", ", again (all queued)"):
+                    times, counts = [], []
+                    for _ in range(1 if not label else repeat):
+                        with CaptureQueriesContext(connection) as queries:
+                            started = time.perf_counter()
+                            result = reminders_queue(today=run_day)
+                            times.append((time.perf_counter() - started) * 1000)
+                        counts.append(data_queries(queries))
+                    due = result.pickup if run_day < day else result.overdue
+                    results.append(self._summary(name + label, times, counts, 0 if due >= 400 else 1))
+        finally:
+            Mail.objects.all().delete()
+            Reservation.objects.filter(pk__in=[reservation.pk for reservation in reservations]).delete()
+            catalogue_changed()
+        return results
 
     def _measure_labels(self, *, repeat):
         """A sheet of 1,000 QR labels (3 x 8 on A4), the units read from the database each time."""

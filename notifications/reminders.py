@@ -1,0 +1,121 @@
+"""Reminders and overdue notices, queued by a periodic command (`manage.py send_reminders`).
+
+Each reminder is keyed on what it reminds of (the booking and its pickup or return day; for an
+overdue notice also its number), so the command may run as often as cron likes, twice, or in two
+copies at once: the unique key lets the database keep one row per reminder, and a second run
+inserts nothing. The work is a few queries per batch of bookings, not per booking.
+
+- pickup reminder: on the MAIL_PICKUP_REMINDER_DAYS-th working day (Monday to Friday) before the
+  pickup, for confirmed bookings made before that day, unless the teacher switched reminders off;
+- return reminder: MAIL_RETURN_REMINDER_DAYS days before the return day, for loans out;
+- overdue notice: the day after the return day, then every MAIL_OVERDUE_REPEAT_DAYS days; from the
+  second notice on, each staff member of the counter gets a copy.
+
+A reminder queued for a booking that changes before it is sent (cancelled, moved, returned) is
+not sent (notifications.messages.still_applies).
+"""
+
+import dataclasses
+import datetime
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import Role, User
+from lending.models import Reservation, ReservationStatus
+from notifications.models import Mail
+
+BATCH = 500
+
+
+@dataclasses.dataclass
+class ReminderResult:
+    pickup: int = 0
+    returns: int = 0
+    overdue: int = 0
+    copies: int = 0
+
+
+def working_days_before(day, count):
+    """The day `count` working days (Monday to Friday) before `day`."""
+    while count > 0:
+        day -= datetime.timedelta(days=1)
+        if day.isoweekday() <= 5:
+            count -= 1
+    return day
+
+
+def _queue(rows):
+    """Insert the mails in batches; those already there (same key) are left alone."""
+    for start in range(0, len(rows), BATCH):
+        Mail.objects.bulk_create(rows[start:start + BATCH], ignore_conflicts=True)
+
+
+def _mail(kind, key, reservation_id, recipient_id, now):
+    return Mail(kind=kind, key=key, reservation_id=reservation_id, recipient_id=recipient_id, next_attempt_at=now)
+
+
+def reminders_queue(*, today=None, now=None):
+    """Queue every reminder and overdue notice due today; returns a ReminderResult of how many
+    were due (whether queued now or by an earlier run)."""
+    today = today or timezone.localdate()
+    now = now or timezone.now()
+    result = ReminderResult()
+    rows = []
+
+    # Pickups: the latest pickup day whose reminder falls on or before today, skipping weekends.
+    pickup_days = settings.MAIL_PICKUP_REMINDER_DAYS
+    last_pickup = today + datetime.timedelta(days=pickup_days + 2 * (pickup_days // 5 + 1))
+    for pk, pickup_day, borrower_id, created_at in Reservation.objects.filter(
+            status=ReservationStatus.CONFIRMED, pickup_day__gt=today, pickup_day__lte=last_pickup,
+            borrower__isnull=False, borrower__mail_reminders=True).values_list(
+            "pk", "pickup_day", "borrower_id", "created_at").iterator(chunk_size=BATCH):
+        reminder_day = working_days_before(pickup_day, pickup_days)
+        # Not for a booking made on its reminder day or later: its confirmation has just come.
+        if reminder_day <= today and created_at < _start_of(reminder_day):
+            rows.append(_mail(Mail.Kind.PICKUP_REMINDER, f"pickup_reminder:{pk}:{pickup_day}", pk, borrower_id, now))
+            result.pickup += 1
+
+    # Returns of loans out, due within the next MAIL_RETURN_REMINDER_DAYS days.
+    return_days = settings.MAIL_RETURN_REMINDER_DAYS
+    for pk, return_day, borrower_id in Reservation.objects.filter(
+            status=ReservationStatus.HANDED_OUT, return_day__gte=today,
+            return_day__lte=today + datetime.timedelta(days=return_days),
+            borrower__isnull=False, borrower__mail_reminders=True).values_list(
+            "pk", "return_day", "borrower_id").iterator(chunk_size=BATCH):
+        if return_day > today or return_days == 0:
+            rows.append(_mail(Mail.Kind.RETURN_REMINDER, f"return_reminder:{pk}:{return_day}", pk, borrower_id, now))
+            result.returns += 1
+
+    # Overdue loans: notice 1 the day after the return day, notice 2 MAIL_OVERDUE_REPEAT_DAYS later, …
+    repeat = max(settings.MAIL_OVERDUE_REPEAT_DAYS, 1)
+    overdue = list(Reservation.objects.filter(status=ReservationStatus.HANDED_OUT, return_day__lt=today,
+                                              borrower__isnull=False)
+                   .values_list("pk", "return_day", "borrower_id", "location_id"))
+    staff = _staff_by_location({location_id for *_rest, location_id in overdue})
+    for pk, return_day, borrower_id, location_id in overdue:
+        notice = 1 + ((today - return_day).days - 1) // repeat
+        key = f"overdue:{pk}:{return_day}:{notice}"
+        rows.append(_mail(Mail.Kind.OVERDUE, f"{key}:{borrower_id}", pk, borrower_id, now))
+        result.overdue += 1
+        if notice >= 2:
+            for staff_id in staff.get(location_id, ()):
+                rows.append(_mail(Mail.Kind.OVERDUE_COPY, f"{key}:{staff_id}", pk, staff_id, now))
+                result.copies += 1
+    _queue(rows)
+    return result
+
+
+def _start_of(day):
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def _staff_by_location(location_ids):
+    """{location id: [user ids]} of the counter staff who work there (by assignment), one query."""
+    found = {}
+    for user_id, location_id in (User.objects.filter(Q(role__in=(Role.STAFF, Role.ADMIN)), is_active=True,
+                                                     locations__in=location_ids)
+                                 .values_list("pk", "locations").distinct()):
+        found.setdefault(location_id, []).append(user_id)
+    return found
