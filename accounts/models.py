@@ -70,6 +70,8 @@ class User(AbstractUser):
                                 help_text=_("For e-mails; empty: the site's default."))
     # Reminders before a pickup and a return; the mails about what happened always go out.
     mail_reminders = models.BooleanField(_("reminder e-mails"), default=True)
+    # For counter staff: the digest of each counter day of their counters, the evening before.
+    mail_digest = models.BooleanField(_("daily digest"), default=True)
     # The counters a staff member works at; administrators work at every counter.
     locations = models.ManyToManyField(
         "catalog.Location", blank=True, related_name="staff", verbose_name=_("counters"),

@@ -68,6 +68,7 @@ def personal_data_export(*, user):
         "contact_email": user.contact_email,
         "language": user.language,
         "mail_reminders": user.mail_reminders,
+        "mail_digest": user.mail_digest,
         "role": user.role,
         "is_active": user.is_active,
         "date_joined": user.date_joined.isoformat(),

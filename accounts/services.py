@@ -70,10 +70,11 @@ class AccountError(Exception):
         return ACCOUNT_ERRORS[self.code][1]
 
 
-def account_contact_update(*, user, contact_email, language, mail_reminders=None):
+def account_contact_update(*, user, contact_email, language, mail_reminders=None, mail_digest=None):
     """Set where notifications go (`contact_email`, empty: the account's own address), the
     language of e-mails (`language`, a code of settings.LANGUAGES or empty for the site default)
-    and, unless None, whether reminders are sent (`mail_reminders`).
+    and, unless None, whether reminders are sent (`mail_reminders`) and, for staff, the daily
+    digest (`mail_digest`).
 
     The caller validates the input (a form); this checks it again through the model. Counts as
     having answered the one-time question for a contact address. Returns the user.
@@ -83,10 +84,12 @@ def account_contact_update(*, user, contact_email, language, mail_reminders=None
     user.contact_email_asked = True
     if mail_reminders is not None:
         user.mail_reminders = bool(mail_reminders)
+    if mail_digest is not None:
+        user.mail_digest = bool(mail_digest)
     user.clean_fields(exclude=[
         field.name for field in User._meta.fields if field.name not in ("contact_email", "language")
     ])
-    user.save(update_fields=["contact_email", "language", "contact_email_asked", "mail_reminders"])
+    user.save(update_fields=["contact_email", "language", "contact_email_asked", "mail_reminders", "mail_digest"])
     return user
 
 

@@ -287,6 +287,10 @@ MAIL_RETENTION_DAYS = env_int("MAIL_RETENTION_DAYS", 90)
 MAIL_PICKUP_REMINDER_DAYS = env_int("MAIL_PICKUP_REMINDER_DAYS", 1)
 MAIL_RETURN_REMINDER_DAYS = env_int("MAIL_RETURN_REMINDER_DAYS", 2)
 MAIL_OVERDUE_REPEAT_DAYS = env_int("MAIL_OVERDUE_REPEAT_DAYS", 7)
+# A teacher is told this many days before a qualification that some items require runs out; the
+# counter staff's digest of a counter day goes out from this hour (local time) the evening before.
+MAIL_QUALIFICATION_NOTICE_DAYS = env_int("MAIL_QUALIFICATION_NOTICE_DAYS", 30)
+MAIL_DIGEST_HOUR = env_int("MAIL_DIGEST_HOUR", 17)
 
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE

@@ -20,9 +20,15 @@ class ContactSettingsForm(forms.Form):
         label=_("Remind me by e-mail before pickups and returns"), required=False,
         help_text=_("Confirmations, changes, cancellations and overdue notices always come."),
     )
+    mail_digest = forms.BooleanField(
+        label=_("Send me the digest of each counter day the evening before"), required=False,
+        help_text=_("Pickups by slot, returns due, overdue loans and new damage reports of your counters."),
+    )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, staff=False, **kwargs):
         super().__init__(*args, **kwargs)
+        if not staff:
+            del self.fields["mail_digest"]
         self.fields["contact_email"].widget.attrs["autocomplete"] = "email"
 
 

@@ -52,11 +52,12 @@ def profile(request):
         links = calendar_feed_links(request, user=user, token=calendar_token_rotate(user=user))
         return _render_profile(request, calendar_links=links, calendar_link_replaced=replaced)
     if request.method == "POST":
-        form = ContactSettingsForm(request.POST)
+        form = ContactSettingsForm(request.POST, staff=user.is_counter_staff)
         if form.is_valid():
             account_contact_update(user=user, contact_email=form.cleaned_data["contact_email"],
                                    language=form.cleaned_data["language"],
-                                   mail_reminders=form.cleaned_data["mail_reminders"])
+                                   mail_reminders=form.cleaned_data["mail_reminders"],
+                                   mail_digest=form.cleaned_data.get("mail_digest"))
             messages.success(request, _("Your contact settings were saved."))
             return redirect("profile:show")
         return _render_profile(request, form=form, status=400)
@@ -114,8 +115,9 @@ def _render_profile(request, *, form=None, api_token_form=None, status=200, cale
     user = request.user
     today = timezone.localdate()
     context = {
-        "form": form or ContactSettingsForm(initial={"contact_email": user.contact_email, "language": user.language,
-                                                     "mail_reminders": user.mail_reminders}),
+        "form": form or ContactSettingsForm(initial={
+            "contact_email": user.contact_email, "language": user.language, "mail_reminders": user.mail_reminders,
+            "mail_digest": user.mail_digest}, staff=user.is_counter_staff),
         "schools": user.schools.order_by("name"),
         "grants": qualifications_of(user, today=today),
         "qualifications_missing": qualifications_required_not_held(user=user, today=today),

@@ -36,7 +36,7 @@ from lending.models import (
 )
 from lending.scanning import scan_parse
 from lending.selectors import scan_lookup
-from notifications.services import booking_event_notify
+from notifications.services import booking_event_notify, damage_report_notify
 
 logger = logging.getLogger(__name__)
 
@@ -641,6 +641,7 @@ def takeback_unit(*, unit, actor, condition, note="", handover_id=None):
                     kind=DamageReport.Kind.LOSS if lost else DamageReport.Kind.DAMAGE,
                     description=note, reported_by=actor, source=DamageReport.Source.COUNTER,
                 )
+                damage_report_notify(report, settled=False)
                 UnitEvent.objects.create(
                     unit=unit, actor=actor, action=UnitEvent.Action.DAMAGE_REPORTED,
                     data={"report": report.pk, "kind": report.kind, "condition": condition},
@@ -746,6 +747,7 @@ def damage_report_create(*, reporter, reservation, unit_or_none, kind, descripti
             description=description.strip(), reported_by=reporter,
             source=DamageReport.Source.TEACHER if is_borrower else DamageReport.Source.COUNTER,
         )
+        damage_report_notify(report, settled=False)
         ReservationEvent.objects.create(
             reservation=reservation, actor=reporter, action=ReservationEvent.Action.DAMAGE_REPORTED,
             data={"report": report.pk, "kind": kind, "unit": handover.unit.asset_tag if handover else None},
@@ -816,6 +818,7 @@ def damage_report_settle(*, report, actor, resolution, compensation_amount=None)
         report.settled_at = timezone.now()
         report.settled_by = actor
         report.save()
+        damage_report_notify(report, settled=True)
         if unit is not None:
             catalogue_changed(location_ids=[item_type.location_id])
     return report

@@ -91,7 +91,8 @@ def deliver_due(*, now=None, limit=None, connection=None):
                     break
                 if not _claim(mail_id, timezone.now()):
                     continue  # another worker has it
-                mail = (Mail.objects.select_related("recipient", "event", "reservation__location", "reservation__borrower")
+                mail = (Mail.objects.select_related("recipient", "event", "reservation__location", "reservation__borrower",
+                                        "damage_report__unit")
                         .get(pk=mail_id))
                 outcome = _send_one(mail, connection)
                 setattr(result, outcome, getattr(result, outcome) + 1)

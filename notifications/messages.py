@@ -4,6 +4,7 @@ booking's QR code as an inline image, and the booking's events as an .ics attach
 Rendered by the worker when it sends, in the recipient's language, from the booking as it stands
 then (a booking changed twice before the worker ran shows its last state in both mails)."""
 
+import datetime
 import io
 from email.mime.image import MIMEImage
 from email.utils import make_msgid
@@ -18,9 +19,11 @@ from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from catalog.models import ISO_WEEKDAYS
+from accounts.models import QualificationGrant
+from catalog.models import ISO_WEEKDAYS, Location
 from lending.calendar import calendar_for_reservation
 from lending.models import ReservationStatus
+from notifications.digest import counter_day_digest
 from notifications.models import Mail
 from notifications.unsubscribe import unsubscribe_token
 
@@ -39,6 +42,10 @@ KINDS = {
     K.RETURN_REMINDER: ("return_reminder", False, False),
     K.OVERDUE: ("overdue", False, False),
     K.OVERDUE_COPY: ("overdue_copy", False, False),
+    K.DAMAGE_RECEIVED: ("damage_received", False, False),
+    K.DAMAGE_SETTLED: ("damage_settled", False, False),
+    K.QUALIFICATION_EXPIRING: ("qualification_expiring", False, False),
+    K.DAILY_DIGEST: ("daily_digest", False, False),
 }
 QR_CID_DOMAIN = "technikverleih"
 
@@ -94,6 +101,8 @@ def still_applies(mail):
         return reservation.status == ReservationStatus.CONFIRMED and mail.key.endswith(f":{reservation.pickup_day}")
     if mail.kind in (K.RETURN_REMINDER, K.OVERDUE, K.OVERDUE_COPY):
         return reservation.status == ReservationStatus.HANDED_OUT and f":{reservation.return_day}:" in f"{mail.key}:"
+    if mail.kind == K.QUALIFICATION_EXPIRING:  # not when it was renewed or withdrawn since
+        return QualificationGrant.objects.filter(pk=mail.data["grant"], expires_on=mail.data["expires_on"]).exists()
     return True
 
 
@@ -109,37 +118,20 @@ def build(mail):
     to = recipient.notification_email
     if not to:
         raise NoAddress
-    reservation = mail.reservation
     template, with_qr, with_calendar = KINDS[mail.kind]
     optional = mail.kind in Mail.OPTIONAL_KINDS
     language = recipient.language or settings.LANGUAGE_CODE
     with translation.override(language):
-        code = reservation.code
-        if mail.kind == K.OVERDUE_COPY:
-            booking_url = site_url(reverse("frontend:counter_booking",
-                                           kwargs={"location": reservation.location.slug, "code": code}))
+        if mail.reservation_id is not None:
+            context, subject, images, files, location = _booking_parts(mail, with_qr=with_qr,
+                                                                        with_calendar=with_calendar)
         else:
-            booking_url = site_url(reverse("frontend:booking_detail", kwargs={"code": code}))
-        qr_cid = make_msgid("qr", domain=QR_CID_DOMAIN)
-        today = timezone.localdate()
-        context = {
-            "reservation": reservation, "recipient": recipient, "location": reservation.location,
-            "borrower": reservation.borrower,
-            "lines": [(line.item_type.name, line.quantity)
-                      for line in reservation.lines.select_related("item_type").order_by("item_type__name")],
-            "opening_hours": _opening_hours(reservation.location),
-            "booking_url": booking_url, "qr_cid": qr_cid[1:-1] if with_qr else None,
-            "cancelled_by_staff": (mail.kind == K.BOOKING_CANCELLED and mail.event is not None
-                                   and mail.event.actor_id not in (None, reservation.borrower_id)),
-            "days_overdue": (today - reservation.return_day).days,
-            "account_url": site_url(reverse("profile:show")),
-            "unsubscribe_url": unsubscribe_url(recipient) if optional else None,
-            "with_calendar": with_calendar,
-        }
-        if mail.kind == K.RETURN_RECEIPT:
-            context["handovers"] = list(reservation.handovers.select_related("unit__item_type").order_by("unit__asset_tag"))
-            context["late"] = any(handover.returned_late for handover in context["handovers"])
-        subject = _subject(mail.kind, reservation)
+            context, subject, location = NOTES[mail.kind](mail)
+            images, files = [], []
+        context.update({
+            "recipient": recipient, "account_url": site_url(reverse("profile:show")),
+            "unsubscribe_url": unsubscribe_url(recipient) if optional else None, "with_calendar": with_calendar,
+        })
         text = render_to_string(f"notifications/mail/{template}.txt", context)
         html = render_to_string(f"notifications/mail/{template}.html", {**context, "subject": subject,
                                                                         "language": language})
@@ -148,23 +140,78 @@ def build(mail):
             # RFC 2369 and RFC 8058: mail clients offer "unsubscribe" and post to it in one click.
             headers["List-Unsubscribe"] = f"<{context['unsubscribe_url']}>"
             headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-        images = []
-        if with_qr:
-            scan_url = site_url(reverse("frontend:booking_scan", kwargs={"code": code}))
-            image = MIMEImage(qr_png(scan_url), "png")
-            image.add_header("Content-ID", qr_cid)
-            image.add_header("Content-Disposition", "inline", filename=f"{code}.png")
-            images.append(image)
-        reply_to = [reservation.location.reply_to_email] if reservation.location.reply_to_email else []
+        reply_to = [location.reply_to_email] if location is not None and location.reply_to_email else []
         message = MailWithInlineImages(
             subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=[to], reply_to=reply_to,
             headers=headers, inline_images=images,
         )
         message.attach_alternative(html, "text/html")
-        if with_calendar:
-            calendar = calendar_for_reservation(reservation=reservation, base_url=settings.SITE_URL)
-            message.attach(f"technikverleih-{code}.ics", calendar, "text/calendar; method=PUBLISH")
+        for name, content, mimetype in files:
+            message.attach(name, content, mimetype)
     return message
+
+
+def _booking_parts(mail, *, with_qr, with_calendar):
+    """(context, subject, inline images, attachments, location) of a mail about a booking."""
+    reservation = mail.reservation
+    code = reservation.code
+    if mail.kind == K.OVERDUE_COPY:
+        booking_url = site_url(reverse("frontend:counter_booking",
+                                       kwargs={"location": reservation.location.slug, "code": code}))
+    else:
+        booking_url = site_url(reverse("frontend:booking_detail", kwargs={"code": code}))
+    qr_cid = make_msgid("qr", domain=QR_CID_DOMAIN)
+    context = {
+        "reservation": reservation, "location": reservation.location, "borrower": reservation.borrower,
+        "lines": [(line.item_type.name, line.quantity)
+                  for line in reservation.lines.select_related("item_type").order_by("item_type__name")],
+        "opening_hours": _opening_hours(reservation.location),
+        "booking_url": booking_url, "qr_cid": qr_cid[1:-1] if with_qr else None,
+        "cancelled_by_staff": (mail.kind == K.BOOKING_CANCELLED and mail.event is not None
+                               and mail.event.actor_id not in (None, reservation.borrower_id)),
+        "days_overdue": (timezone.localdate() - reservation.return_day).days,
+        "report": mail.damage_report,
+    }
+    if mail.kind == K.RETURN_RECEIPT:
+        context["handovers"] = list(reservation.handovers.select_related("unit__item_type").order_by("unit__asset_tag"))
+        context["late"] = any(handover.returned_late for handover in context["handovers"])
+    images, files = [], []
+    if with_qr:
+        scan_url = site_url(reverse("frontend:booking_scan", kwargs={"code": code}))
+        image = MIMEImage(qr_png(scan_url), "png")
+        image.add_header("Content-ID", qr_cid)
+        image.add_header("Content-Disposition", "inline", filename=f"{code}.png")
+        images.append(image)
+    if with_calendar:
+        calendar = calendar_for_reservation(reservation=reservation, base_url=settings.SITE_URL)
+        files.append((f"technikverleih-{code}.ics", calendar, "text/calendar; method=PUBLISH"))
+    return context, _subject(mail.kind, reservation), images, files, reservation.location
+
+
+def _qualification_parts(mail):
+    """A qualification that gates items runs out: which, when, and what it unlocks."""
+    expires_on = datetime.date.fromisoformat(mail.data["expires_on"])
+    context = {"qualification": mail.data["qualification"], "expires_on": expires_on,
+               "item_types": mail.data.get("item_types", [])}
+    subject = _("Your qualification “%(name)s” expires on %(day)s") % {
+        "name": mail.data["qualification"], "day": _day(expires_on)}
+    return context, subject, None
+
+
+def _digest_parts(mail):
+    """The counter's day ahead, as it stands when the mail is sent."""
+    location = Location.objects.get(pk=mail.data["location"])
+    day = datetime.date.fromisoformat(mail.data["day"])
+    context = {"location": location, "day": day, **counter_day_digest(location=location, day=day),
+               "agenda_url": site_url(reverse("frontend:counter", kwargs={"location": location.slug})
+                                      + f"?tag={day:%Y-%m-%d}")}
+    subject = _("%(counter)s, %(day)s: %(pickups)s pickups, %(returns)s returns") % {
+        "counter": location.name, "day": _day(day), "pickups": len(context["pickups"]),
+        "returns": len(context["returns"])}
+    return context, subject, location
+
+
+NOTES = {K.QUALIFICATION_EXPIRING: _qualification_parts, K.DAILY_DIGEST: _digest_parts}
 
 
 def _day(day):
@@ -184,5 +231,7 @@ def _subject(kind, reservation):
         K.RETURN_REMINDER: _("Reminder: return of booking %(code)s on %(return_day)s"),
         K.OVERDUE: _("Overdue: booking %(code)s was due back on %(return_day)s"),
         K.OVERDUE_COPY: _("Overdue (copy): booking %(code)s was due back on %(return_day)s"),
+        K.DAMAGE_RECEIVED: _("Booking %(code)s: damage report received"),
+        K.DAMAGE_SETTLED: _("Booking %(code)s: damage report settled"),
     }
     return subjects[kind] % values

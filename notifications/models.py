@@ -24,6 +24,10 @@ class Mail(models.Model):
         RETURN_REMINDER = "return_reminder", _("return reminder")
         OVERDUE = "overdue", _("overdue notice")
         OVERDUE_COPY = "overdue_copy", _("overdue notice (copy for the counter)")
+        DAMAGE_RECEIVED = "damage_received", _("damage report received")
+        DAMAGE_SETTLED = "damage_settled", _("damage report settled")
+        QUALIFICATION_EXPIRING = "qualification_expiring", _("qualification expiring")
+        DAILY_DIGEST = "daily_digest", _("the counter's day ahead")
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("queued")
@@ -40,11 +44,15 @@ class Mail(models.Model):
                                     related_name="mails", verbose_name=_("reservation"))
     event = models.ForeignKey("lending.ReservationEvent", on_delete=models.SET_NULL, null=True, blank=True,
                               related_name="+", verbose_name=_("event"))
+    damage_report = models.ForeignKey("lending.DamageReport", on_delete=models.CASCADE, null=True, blank=True,
+                                      related_name="+", verbose_name=_("damage report"))
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mails",
                                   verbose_name=_("recipient"))
     # Who asked for it (a resend by staff); empty for the portal's own mails.
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
                                      related_name="+", verbose_name=_("requested by"))
+    # What a mail not about a booking is about, e.g. {"location": 1, "day": "2027-03-02"} for a digest.
+    data = models.JSONField(_("details"), default=dict, blank=True)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
     created_at = models.DateTimeField(_("queued at"), auto_now_add=True)
     next_attempt_at = models.DateTimeField(_("next attempt"), db_index=True)
@@ -65,7 +73,7 @@ class Mail(models.Model):
         indexes = [models.Index(fields=("status", "next_attempt_at"), name="mail_due")]
 
     # The ones a teacher may switch off (User.mail_reminders); they say how, and carry List-Unsubscribe.
-    OPTIONAL_KINDS = (Kind.PICKUP_REMINDER, Kind.RETURN_REMINDER)
+    OPTIONAL_KINDS = (Kind.PICKUP_REMINDER, Kind.RETURN_REMINDER, Kind.QUALIFICATION_EXPIRING)
 
     def __str__(self):
         return f"{self.get_kind_display()} → {self.to or self.recipient_id}"

@@ -9,7 +9,12 @@ inserts nothing. The work is a few queries per batch of bookings, not per bookin
   pickup, for confirmed bookings made before that day, unless the teacher switched reminders off;
 - return reminder: MAIL_RETURN_REMINDER_DAYS days before the return day, for loans out;
 - overdue notice: the day after the return day, then every MAIL_OVERDUE_REPEAT_DAYS days; from the
-  second notice on, each staff member of the counter gets a copy.
+  second notice on, each staff member of the counter gets a copy;
+- qualification expiring: MAIL_QUALIFICATION_NOTICE_DAYS before a qualification that some items
+  require runs out (an optional mail, like the reminders);
+- the counter's daily digest: from MAIL_DIGEST_HOUR on the day before each counter day, for the
+  staff of that counter who want it (User.mail_digest); rendered when sent, so it shows the day as
+  it stands then.
 
 A reminder queued for a booking that changes before it is sent (cancelled, moved, returned) is
 not sent (notifications.messages.still_applies).
@@ -22,7 +27,9 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.models import Role, User
+from accounts.models import QualificationGrant, Role, User
+from catalog.models import ItemType, Location
+from catalog.selectors import counter_days
 from lending.models import Reservation, ReservationStatus
 from notifications.models import Mail
 
@@ -35,6 +42,8 @@ class ReminderResult:
     returns: int = 0
     overdue: int = 0
     copies: int = 0
+    qualifications: int = 0
+    digests: int = 0
 
 
 def working_days_before(day, count):
@@ -103,8 +112,52 @@ def reminders_queue(*, today=None, now=None):
             for staff_id in staff.get(location_id, ()):
                 rows.append(_mail(Mail.Kind.OVERDUE_COPY, f"{key}:{staff_id}", pk, staff_id, now))
                 result.copies += 1
+    result.qualifications = _qualifications_expiring(rows, today=today, now=now)
+    result.digests = _digests(rows, today=today, now=now)
     _queue(rows)
     return result
+
+
+def _qualifications_expiring(rows, *, today, now):
+    """Teachers whose qualification for some items runs out within MAIL_QUALIFICATION_NOTICE_DAYS."""
+    gating = {}
+    for qualification_id, name in ItemType.objects.filter(required_qualification__isnull=False).values_list(
+            "required_qualification_id", "name").order_by("name"):
+        gating.setdefault(qualification_id, []).append(name)
+    count = 0
+    for grant_id, user_id, qualification_id, name, expires_on in QualificationGrant.objects.filter(
+            qualification_id__in=gating, expires_on__gt=today,
+            expires_on__lte=today + datetime.timedelta(days=settings.MAIL_QUALIFICATION_NOTICE_DAYS),
+            user__is_active=True, user__mail_reminders=True).values_list(
+            "pk", "user_id", "qualification_id", "qualification__name", "expires_on"):
+        mail = _mail(Mail.Kind.QUALIFICATION_EXPIRING, f"qualification_expiring:{grant_id}:{expires_on}", None,
+                     user_id, now)
+        mail.data = {"grant": grant_id, "qualification": name, "expires_on": expires_on.isoformat(),
+                     "item_types": gating[qualification_id][:20]}
+        rows.append(mail)
+        count += 1
+    return count
+
+
+def _digests(rows, *, today, now):
+    """From MAIL_DIGEST_HOUR on, the digest of tomorrow's counter day for each staff member of that
+    counter who wants it (User.mail_digest)."""
+    if timezone.localtime(now).date() == today and timezone.localtime(now).hour < settings.MAIL_DIGEST_HOUR:
+        return 0
+    tomorrow = today + datetime.timedelta(days=1)
+    locations = [location for location in Location.objects.all()
+                 if counter_days(location=location, first_day=tomorrow, last_day=tomorrow)[0].is_open]
+    if not locations:
+        return 0
+    count = 0
+    for user_id, location_id in (User.objects.filter(role__in=(Role.STAFF, Role.ADMIN), is_active=True,
+                                                     mail_digest=True, locations__in=locations)
+                                 .values_list("pk", "locations").distinct()):
+        mail = _mail(Mail.Kind.DAILY_DIGEST, f"digest:{location_id}:{tomorrow}:{user_id}", None, user_id, now)
+        mail.data = {"location": location_id, "day": tomorrow.isoformat()}
+        rows.append(mail)
+        count += 1
+    return count
 
 
 def _start_of(day):

@@ -23,14 +23,14 @@ KIND_OF_ACTION = {
 }
 
 
-def mail_queue(*, kind, key, recipient, reservation=None, event=None, requested_by=None):
+def mail_queue(*, kind, key, recipient, reservation=None, event=None, requested_by=None, damage_report=None):
     """Queue one mail, unless one with the same key is queued or sent already (then nothing).
 
     Call it inside the transaction of the change it reports: it is written, or rolled back, with
     it."""
     Mail.objects.bulk_create([Mail(
         kind=kind, key=key, recipient=recipient, reservation=reservation, event=event,
-        requested_by=requested_by, next_attempt_at=timezone.now(),
+        requested_by=requested_by, damage_report=damage_report, next_attempt_at=timezone.now(),
     )], ignore_conflicts=True)
 
 
@@ -43,6 +43,17 @@ def booking_event_notify(event):
     reservation = event.reservation
     mail_queue(kind=kind, key=f"{kind}:{event.pk}:{reservation.borrower_id}",
               recipient=reservation.borrower, reservation=reservation, event=event)
+
+
+def damage_report_notify(report, *, settled):
+    """Tell the borrower of the loan that a damage report was received (whoever made it: she,
+    or the counter at the take-back) or settled (how, and what she owes, if anything)."""
+    reservation = report.reservation
+    if reservation is None or reservation.borrower_id is None:
+        return
+    kind = Mail.Kind.DAMAGE_SETTLED if settled else Mail.Kind.DAMAGE_RECEIVED
+    mail_queue(kind=kind, key=f"{kind}:{report.pk}:{reservation.borrower_id}", recipient=reservation.borrower,
+               reservation=reservation, damage_report=report)
 
 
 def booking_confirmation_resend(*, reservation, actor):

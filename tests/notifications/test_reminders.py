@@ -36,7 +36,8 @@ def booking(location, school, teacher, item_type, *, pickup_day=TUESDAY, return_
 
 
 def kinds():
-    return sorted(Mail.objects.values_list("kind", "recipient__username"))
+    """The mails queued, but the counter's digests (their own tests below)."""
+    return sorted(Mail.objects.exclude(kind=Mail.Kind.DAILY_DIGEST).values_list("kind", "recipient__username"))
 
 
 def test_working_days_before_skip_the_weekend():
@@ -54,7 +55,7 @@ def test_the_pickup_reminder_comes_on_the_working_day_before_and_only_once(locat
     assert reminders_queue(today=FRIDAY_BEFORE).pickup == 1  # Monday's pickup, on Friday
     assert list(Mail.objects.values_list("reservation", flat=True)) == [monday_pickup.pk]
     reminders_queue(today=MONDAY - datetime.timedelta(days=1))  # Sunday: nothing new
-    assert Mail.objects.count() == 1
+    assert len(kinds()) == 1
     reminders_queue(today=MONDAY)
     reminders_queue(today=MONDAY)  # cron again
     assert kinds() == [(Mail.Kind.PICKUP_REMINDER, "alice")] * 2
@@ -70,7 +71,7 @@ def test_no_pickup_reminder_when_switched_off_booked_on_the_day_or_cancelled(loc
     booking(location, school_b, teacher_b, item_type)
 
     assert reminders_queue(today=MONDAY).pickup == 0
-    assert not Mail.objects.exists()
+    assert kinds() == []
 
 
 @pytest.mark.django_db
@@ -83,9 +84,9 @@ def test_a_reminder_for_a_booking_cancelled_since_is_not_sent(smtp_server, locat
 
     result = deliver_due()
 
-    assert (result.sent, result.skipped) == (0, 1)
-    assert Mail.objects.get().status == Mail.Status.SKIPPED
-    assert smtp_server.messages() == []
+    assert result.skipped == 1
+    assert Mail.objects.get(kind=Mail.Kind.PICKUP_REMINDER).status == Mail.Status.SKIPPED
+    assert not any("Erinnerung" in message["Subject"] for message in smtp_server.messages())
 
 
 @pytest.mark.django_db
@@ -107,10 +108,11 @@ def test_return_reminder_and_overdue_notices_with_a_copy_to_the_counter_from_the
                        (Mail.Kind.OVERDUE_COPY, "clara"), (Mail.Kind.RETURN_REMINDER, "alice")]
 
     deliver_due()
-    messages = smtp_server.wait_for(4)
+    messages = [message for message in smtp_server.wait_for(4)
+                if not message["Subject"].strip().startswith(location.name)]  # not the counter's digests
     subjects = sorted(message["Subject"] for message in messages)
     assert sum("Überfällig" in subject for subject in subjects) == 3
-    copy = next(message for message in messages if message["To"] == clerk.email)
+    copy = next(message for message in messages if "Kopie" in message["Subject"])
     assert "Alice Adler" in copy.get_body(("plain",)).get_content()
     assert f"/theke/{location.slug}/buchung/{loan.code}/" in copy.get_body(("plain",)).get_content()
 
@@ -124,7 +126,7 @@ def test_an_overdue_notice_for_a_loan_returned_since_is_not_sent(smtp_server, lo
     loan.status = ReservationStatus.RETURNED
     loan.save()
     assert deliver_due().skipped == 1
-    assert smtp_server.messages() == []
+    assert not any("Überfällig" in message["Subject"] for message in smtp_server.messages())
 
 
 @pytest.mark.django_db
@@ -133,7 +135,7 @@ def test_a_reminder_says_how_to_switch_off_and_one_click_does(client, smtp_serve
     booking(location, school_a, teacher_a, item_type)
     reminders_queue(today=MONDAY)
     deliver_due()
-    [message] = smtp_server.wait_for(1)
+    [message] = [message for message in smtp_server.wait_for(1) if message["To"] == teacher_a.email]
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     link = message["List-Unsubscribe"].strip().strip("<>")
     assert link in message.get_body(("plain",)).get_content()
@@ -195,3 +197,72 @@ def test_send_reminders_refuses_a_bad_day():
     from django.core.management.base import CommandError
     with pytest.raises(CommandError, match="--day"):
         call_command("send_reminders", "--day", "morgen")
+
+
+@pytest.mark.django_db
+def test_a_teacher_is_told_before_a_qualification_for_items_runs_out(smtp_server, location, teacher_a, teacher_b,
+                                                                    settings):
+    settings.MAIL_QUALIFICATION_NOTICE_DAYS = 30
+    vr = factories.make_qualification(name="VR-Einweisung")
+    unused = factories.make_qualification(name="Erste Hilfe")
+    factories.make_item_type(location=location, name="VR-Koffer", slug="vr", required_qualification=vr)
+    grant = factories.grant_qualification(user=teacher_a, qualification=vr, expires_on=MONDAY + datetime.timedelta(days=30))
+    factories.grant_qualification(user=teacher_a, qualification=unused, expires_on=MONDAY + datetime.timedelta(days=10))
+    factories.grant_qualification(user=teacher_b, qualification=vr, expires_on=MONDAY + datetime.timedelta(days=31))
+
+    assert reminders_queue(today=MONDAY).qualifications == 1
+    # The next day: the same one again (queued once), and Bea's, now 30 days ahead too.
+    assert reminders_queue(today=MONDAY + datetime.timedelta(days=1)).qualifications == 2
+    assert sorted(Mail.objects.filter(kind=Mail.Kind.QUALIFICATION_EXPIRING).values_list(
+        "recipient__username", flat=True)) == sorted([teacher_a.username, teacher_b.username])
+    Mail.objects.filter(recipient=teacher_b).delete()
+    deliver_due()
+    [message] = [message for message in smtp_server.wait_for(1) if "VR-Einweisung" in message["Subject"]]
+    assert message["To"] == teacher_a.email and message["List-Unsubscribe"]
+    assert "VR-Koffer" in message.get_body(("plain",)).get_content()
+
+    # Renewed before the notice went out: it is not sent.
+    reminders_queue(today=MONDAY + datetime.timedelta(days=2))
+    Mail.objects.filter(kind=Mail.Kind.QUALIFICATION_EXPIRING).update(status=Mail.Status.QUEUED)
+    grant.expires_on = MONDAY + datetime.timedelta(days=400)
+    grant.save()
+    assert deliver_due().skipped == 1
+
+
+@pytest.mark.django_db
+def test_the_counter_digest_goes_out_the_evening_before_to_staff_who_want_it(smtp_server, location, school_a,
+                                                                            teacher_a, clerk, item_type, settings):
+    settings.MAIL_DIGEST_HOUR = 17
+    other_clerk = factories.make_user(username="otto", role=factories.Role.STAFF, mail_digest=False)
+    other_clerk.locations.add(location)
+    booking(location, school_a, teacher_a, item_type, pickup_day=TUESDAY)
+    booking(location, school_a, teacher_a, item_type, pickup_day=MONDAY - datetime.timedelta(days=7),
+            return_day=TUESDAY, status=ReservationStatus.HANDED_OUT)
+    afternoon = timezone.make_aware(datetime.datetime.combine(MONDAY, datetime.time(16, 59)))
+    evening = afternoon + datetime.timedelta(minutes=1)
+
+    assert reminders_queue(today=MONDAY, now=afternoon).digests == 0
+    assert reminders_queue(today=MONDAY, now=evening).digests == 1
+    assert reminders_queue(today=MONDAY, now=evening + datetime.timedelta(hours=1)).digests == 1  # the same
+    # Sunday evening: Monday is no counter day here (Tuesday and Wednesday).
+    assert reminders_queue(today=MONDAY - datetime.timedelta(days=1),
+                           now=evening - datetime.timedelta(days=1)).digests == 0
+    digest = Mail.objects.get(kind=Mail.Kind.DAILY_DIGEST)
+    assert digest.recipient == clerk and digest.data == {"location": location.pk, "day": TUESDAY.isoformat()}
+
+    deliver_due(now=evening + datetime.timedelta(hours=1))
+    [message] = [message for message in smtp_server.wait_for(1) if message["To"] == clerk.email]
+    text = message.get_body(("plain",)).get_content()
+    assert message["Subject"].strip().startswith(location.name) and "1" in message["Subject"]
+    assert "09:00" in text and "Alice Adler" in text and f"?tag={TUESDAY}" in text
+
+
+@pytest.mark.django_db
+def test_staff_switch_the_digest_on_their_account_page_and_teachers_do_not_see_it(client, clerk, teacher_a):
+    client.force_login(clerk)
+    assert 'name="mail_digest"' in client.get(reverse("profile:show")).content.decode()
+    client.post(reverse("profile:show"), {"contact_email": "", "language": "de", "mail_reminders": "on"})
+    clerk.refresh_from_db()
+    assert not clerk.mail_digest
+    client.force_login(teacher_a)
+    assert 'name="mail_digest"' not in client.get(reverse("profile:show")).content.decode()

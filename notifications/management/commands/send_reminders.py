@@ -24,5 +24,6 @@ class Command(BaseCommand):
             raise CommandError(f"--day must be a date like 2027-03-01, not {day!r}") from None
         result = reminders_queue(today=today)
         self.stdout.write(f"{today}: {result.pickup} pickup reminder(s), {result.returns} return reminder(s), "
-                          f"{result.overdue} overdue notice(s), {result.copies} copies to staff (already queued ones "
-                          "are not queued again)")
+                          f"{result.overdue} overdue notice(s), {result.copies} copies to staff, "
+                          f"{result.qualifications} qualification notice(s), {result.digests} digest(s) "
+                          "(already queued ones are not queued again)")
