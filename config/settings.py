@@ -291,6 +291,8 @@ MAIL_OVERDUE_REPEAT_DAYS = env_int("MAIL_OVERDUE_REPEAT_DAYS", 7)
 # counter staff's digest of a counter day goes out from this hour (local time) the evening before.
 MAIL_QUALIFICATION_NOTICE_DAYS = env_int("MAIL_QUALIFICATION_NOTICE_DAYS", 30)
 MAIL_DIGEST_HOUR = env_int("MAIL_DIGEST_HOUR", 17)
+# A teacher whose booking is at risk from an overdue loan is told when its pickup is this many days ahead or fewer.
+MAIL_AT_RISK_DAYS = env_int("MAIL_AT_RISK_DAYS", 7)
 
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE

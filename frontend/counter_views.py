@@ -51,9 +51,12 @@ from lending.services import (
     reservation_mark_no_show,
     takeback_unit,
 )
+from lending.at_risk import reservations_at_risk
 from lending.slips import loan_slip_pdf
 from notifications.services import booking_confirmation_resend
 
+# How far ahead the agenda lists the bookings at risk from overdue loans.
+AT_RISK_AHEAD_DAYS = 14
 # How far the agenda's day navigation looks for the previous and next counter day.
 DAY_SEARCH_DAYS = 60
 
@@ -101,7 +104,10 @@ def _agenda_context(location, day, today):
     )
     open_days = [counter_day.day for counter_day in days if counter_day.is_open]
     this_day = next((counter_day for counter_day in days if counter_day.day == day), None)
+    at_risk = reservations_at_risk(today=today, location=location,
+                                   pickup_until=today + datetime.timedelta(days=AT_RISK_AHEAD_DAYS))
     return {
+        "at_risk": at_risk, "at_risk_ids": {reservation.pk for reservation in at_risk},
         "location": location, "today": today, "agenda": counter_agenda(location=location, day=day, today=today),
         "previous_day": max((other for other in open_days if other < day), default=None),
         "next_day": min((other for other in open_days if other > day), default=None),

@@ -3,6 +3,7 @@
 import datetime
 
 from lending.models import DamageReport
+from lending.at_risk import reservations_at_risk
 from lending.selectors import counter_agenda
 
 NEW_REPORT_DAYS = 7
@@ -17,6 +18,7 @@ def counter_day_digest(*, location, day):
         reported_at__date__gte=day - datetime.timedelta(days=NEW_REPORT_DAYS),
     ).select_related("unit", "reservation").order_by("reported_at"))
     return {
+        "at_risk": reservations_at_risk(today=day, location=location, pickup_until=day),
         "pickups_by_slot": agenda.pickups_by_slot,
         "pickups": [reservation for _slot, reservations in agenda.pickups_by_slot for reservation in reservations],
         "returns": agenda.returns, "overdue": agenda.overdue, "damage_reports": reports,

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import QualificationGrant
 from catalog.models import ISO_WEEKDAYS, Location
+from lending.at_risk import bookings_at_risk
 from lending.calendar import calendar_for_reservation
 from lending.models import ReservationStatus
 from notifications.digest import counter_day_digest
@@ -45,6 +46,7 @@ KINDS = {
     K.DAMAGE_RECEIVED: ("damage_received", False, False),
     K.DAMAGE_SETTLED: ("damage_settled", False, False),
     K.QUALIFICATION_EXPIRING: ("qualification_expiring", False, False),
+    K.AT_RISK: ("at_risk", False, False),
     K.DAILY_DIGEST: ("daily_digest", False, False),
 }
 QR_CID_DOMAIN = "technikverleih"
@@ -101,6 +103,9 @@ def still_applies(mail):
         return reservation.status == ReservationStatus.CONFIRMED and mail.key.endswith(f":{reservation.pickup_day}")
     if mail.kind in (K.RETURN_REMINDER, K.OVERDUE, K.OVERDUE_COPY):
         return reservation.status == ReservationStatus.HANDED_OUT and f":{reservation.return_day}:" in f"{mail.key}:"
+    if mail.kind == K.AT_RISK:  # not when the overdue units came back or the booking changed
+        return (reservation.status == ReservationStatus.CONFIRMED and mail.key.endswith(f":{reservation.pickup_day}")
+                and reservation.pk in bookings_at_risk(today=timezone.localdate(), location=reservation.location))
     if mail.kind == K.QUALIFICATION_EXPIRING:  # not when it was renewed or withdrawn since
         return QualificationGrant.objects.filter(pk=mail.data["grant"], expires_on=mail.data["expires_on"]).exists()
     return True
@@ -172,6 +177,9 @@ def _booking_parts(mail, *, with_qr, with_calendar):
         "days_overdue": (timezone.localdate() - reservation.return_day).days,
         "report": mail.damage_report,
     }
+    if mail.kind == K.AT_RISK:
+        context["risks"] = bookings_at_risk(today=timezone.localdate(), location=reservation.location).get(
+            reservation.pk, [])
     if mail.kind == K.RETURN_RECEIPT:
         context["handovers"] = list(reservation.handovers.select_related("unit__item_type").order_by("unit__asset_tag"))
         context["late"] = any(handover.returned_late for handover in context["handovers"])
@@ -231,6 +239,7 @@ def _subject(kind, reservation):
         K.RETURN_REMINDER: _("Reminder: return of booking %(code)s on %(return_day)s"),
         K.OVERDUE: _("Overdue: booking %(code)s was due back on %(return_day)s"),
         K.OVERDUE_COPY: _("Overdue (copy): booking %(code)s was due back on %(return_day)s"),
+        K.AT_RISK: _("Booking %(code)s on %(day)s: items may not be back in time"),
         K.DAMAGE_RECEIVED: _("Booking %(code)s: damage report received"),
         K.DAMAGE_SETTLED: _("Booking %(code)s: damage report settled"),
     }

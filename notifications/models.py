@@ -27,6 +27,7 @@ class Mail(models.Model):
         DAMAGE_RECEIVED = "damage_received", _("damage report received")
         DAMAGE_SETTLED = "damage_settled", _("damage report settled")
         QUALIFICATION_EXPIRING = "qualification_expiring", _("qualification expiring")
+        AT_RISK = "at_risk", _("booking at risk")
         DAILY_DIGEST = "daily_digest", _("the counter's day ahead")
 
     class Status(models.TextChoices):

@@ -10,6 +10,9 @@ inserts nothing. The work is a few queries per batch of bookings, not per bookin
 - return reminder: MAIL_RETURN_REMINDER_DAYS days before the return day, for loans out;
 - overdue notice: the day after the return day, then every MAIL_OVERDUE_REPEAT_DAYS days; from the
   second notice on, each staff member of the counter gets a copy;
+- at risk: a confirmed booking picked up within MAIL_AT_RISK_DAYS whose item type has units out on
+  an overdue loan, without which the rest do not cover it (lending/at_risk.py), with what the
+  counter can offer instead; once per booking and pickup day;
 - qualification expiring: MAIL_QUALIFICATION_NOTICE_DAYS before a qualification that some items
   require runs out (an optional mail, like the reminders);
 - the counter's daily digest: from MAIL_DIGEST_HOUR on the day before each counter day, for the
@@ -30,6 +33,7 @@ from django.utils import timezone
 from accounts.models import QualificationGrant, Role, User
 from catalog.models import ItemType, Location
 from catalog.selectors import counter_days
+from lending.at_risk import bookings_at_risk
 from lending.models import Reservation, ReservationStatus
 from notifications.models import Mail
 
@@ -43,6 +47,7 @@ class ReminderResult:
     overdue: int = 0
     copies: int = 0
     qualifications: int = 0
+    at_risk: int = 0
     digests: int = 0
 
 
@@ -112,10 +117,23 @@ def reminders_queue(*, today=None, now=None):
             for staff_id in staff.get(location_id, ()):
                 rows.append(_mail(Mail.Kind.OVERDUE_COPY, f"{key}:{staff_id}", pk, staff_id, now))
                 result.copies += 1
+    result.at_risk = _at_risk(rows, today=today, now=now)
     result.qualifications = _qualifications_expiring(rows, today=today, now=now)
     result.digests = _digests(rows, today=today, now=now)
     _queue(rows)
     return result
+
+
+def _at_risk(rows, *, today, now):
+    """Teachers whose booking within MAIL_AT_RISK_DAYS is at risk from an overdue loan (lending/at_risk.py);
+    once per booking and pickup day."""
+    found = bookings_at_risk(today=today, pickup_until=today + datetime.timedelta(days=settings.MAIL_AT_RISK_DAYS))
+    count = 0
+    for pk, pickup_day, borrower_id in Reservation.objects.filter(pk__in=found, borrower__isnull=False).values_list(
+            "pk", "pickup_day", "borrower_id"):
+        rows.append(_mail(Mail.Kind.AT_RISK, f"at_risk:{pk}:{pickup_day}", pk, borrower_id, now))
+        count += 1
+    return count
 
 
 def _qualifications_expiring(rows, *, today, now):

@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.core.management import call_command
 from django.urls import reverse
@@ -20,6 +21,7 @@ from notifications.reminders import reminders_queue, working_days_before
 from tests import factories
 from tests.notifications.test_delivery_workers import database_url
 
+BERLIN = datetime.timezone(datetime.timedelta(hours=1))  # March 2027, before the clock change
 MONDAY = datetime.date(2027, 3, 1)
 TUESDAY = MONDAY + datetime.timedelta(days=1)
 FRIDAY_BEFORE = MONDAY - datetime.timedelta(days=3)
@@ -266,3 +268,27 @@ def test_staff_switch_the_digest_on_their_account_page_and_teachers_do_not_see_i
     assert not clerk.mail_digest
     client.force_login(teacher_a)
     assert 'name="mail_digest"' not in client.get(reverse("profile:show")).content.decode()
+
+
+@pytest.mark.django_db
+def test_a_booking_at_risk_from_an_overdue_loan_is_told_and_listed_on_the_agenda(
+        client, smtp_server, location, school_a, teacher_a, teacher_b, school_b, clerk, settings):
+    settings.MAIL_AT_RISK_DAYS = 7
+    scarce = factories.make_item_type(location=location, name="Drohne", slug="drohne", units=2)
+    booking(location, school_b, teacher_b, scarce, pickup_day=MONDAY - datetime.timedelta(days=14),
+            return_day=MONDAY - datetime.timedelta(days=7), status=ReservationStatus.HANDED_OUT)  # overdue
+    at_risk = booking(location, school_a, teacher_a, scarce, pickup_day=TUESDAY + datetime.timedelta(days=7))
+    at_risk.lines.update(quantity=2)
+
+    assert reminders_queue(today=TUESDAY).at_risk == 1
+    assert reminders_queue(today=TUESDAY).at_risk == 1
+    assert Mail.objects.filter(kind=Mail.Kind.AT_RISK).count() == 1
+    with time_machine.travel(datetime.datetime.combine(TUESDAY, datetime.time(10), tzinfo=BERLIN), tick=False):
+        deliver_due(now=timezone.now() + datetime.timedelta(days=400))
+        client.force_login(clerk)
+        page = client.get(reverse("frontend:counter", kwargs={"location": location.slug})).content.decode()
+    [message] = [message for message in smtp_server.wait_for(1) if "gefährdet" in message.get_body(("plain",)).get_content()
+                 or "Geräte sind womöglich" in message["Subject"]]
+    text = message.get_body(("plain",)).get_content()
+    assert message["To"] == teacher_a.email and "Drohne: 1 der 2 gebuchten sind sicher da" in text, text
+    assert 'id="at-risk"' in page and at_risk.code in page
