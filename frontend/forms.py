@@ -102,3 +102,17 @@ class BookingChangeForm(forms.Form):
             for line in self.lines
             if self.cleaned_data[f"quantity_{line.item_type_id}"] > 0
         }
+
+
+class BookingCancelForm(forms.Form):
+    """Staff cancelling a teacher's booking say why; the teacher reads it in the cancellation mail."""
+
+    reason = forms.CharField(
+        label=_("Why is the booking cancelled?"), max_length=500, required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("The teacher reads this in the cancellation e-mail, e.g. “The VR case is being repaired”."),
+    )
+
+    def __init__(self, *args, reason_required, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].required = reason_required

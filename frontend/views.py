@@ -30,7 +30,7 @@ from catalog.models import ItemType, Unit
 from catalog.selectors import counter_days, item_type_page_row, item_types_visible
 from catalog.versions import cached, catalogue_version
 from frontend.basket import Basket
-from frontend.forms import AddToBasketForm, BookingChangeForm, BookingForm, CatalogueFilterForm
+from frontend.forms import AddToBasketForm, BookingCancelForm, BookingChangeForm, BookingForm, CatalogueFilterForm
 from frontend.page_cache import CSRF_MARK, filled, mark
 from lending.availability import availability
 from lending.exceptions import BookingError
@@ -450,18 +450,29 @@ def booking_change(request, code):
 @require_http_methods(["GET", "POST"])
 def booking_cancel(request, code):
     reservation = reservation_get_for_user(user=request.user, code=code)
+    # Staff cancelling someone else's booking say why; the borrower need not.
+    for_someone_else = reservation.borrower_id != request.user.pk
+    form = BookingCancelForm(request.POST if request.method == "POST" else None, reason_required=for_someone_else)
+    context = {"reservation": reservation, "form": form, "for_someone_else": for_someone_else}
     if request.method == "POST":
+        if not form.is_valid():
+            return render(request, "frontend/booking_cancel.html", context, status=400)
         try:
-            reservation_cancel(reservation=reservation, actor=request.user)
+            reservation_cancel(reservation=reservation, actor=request.user, reason=form.cleaned_data["reason"])
         except BookingError as error:
+            if error.code == "cancel_reason_required":
+                return _booking_error_response(request, "frontend/booking_cancel.html", context, error)
             messages.error(request, error.message)
+            return redirect("frontend:booking_detail", code=reservation.code)
+        if for_someone_else:
+            messages.success(request, _("The booking was cancelled; the teacher is told why by e-mail."))
             return redirect("frontend:booking_detail", code=reservation.code)
         messages.success(request, _("Your booking was cancelled."))
         return redirect("frontend:my_bookings")
     if not _can_modify(reservation, timezone.localdate()):
         messages.error(request, BookingError("not_cancellable").message)
         return redirect("frontend:booking_detail", code=reservation.code)
-    return render(request, "frontend/booking_cancel.html", {"reservation": reservation})
+    return render(request, "frontend/booking_cancel.html", context)
 
 
 # Uploaded pictures -------------------------------------------------------------------------------

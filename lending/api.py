@@ -55,6 +55,7 @@ from lending.serializers import (
     ItemTypeQuerySerializer,
     ItemTypeSerializer,
     PageQuerySerializer,
+    ReservationCancelInputSerializer,
     ReservationChangeInputSerializer,
     ReservationCreateInputSerializer,
     ReservationOutputSerializer,
@@ -299,12 +300,14 @@ class ReservationDetailApi(ApiView):
 
 
 class ReservationCancelApi(ApiView):
-    @extend_schema(request=None, responses={200: ReservationOutputSerializer, 404: ErrorSerializer,
-                                            409: ErrorSerializer})
+    @extend_schema(request=ReservationCancelInputSerializer,
+                   responses={200: ReservationOutputSerializer, 400: ErrorSerializer, 404: ErrorSerializer,
+                              409: ErrorSerializer})
     def post(self, request, code):
         reservation = reservation_get_for_user(user=request.user, code=code)
+        data = valid_input(ReservationCancelInputSerializer, request.data)
         try:
-            reservation = reservation_cancel(reservation=reservation, actor=request.user)
+            reservation = reservation_cancel(reservation=reservation, actor=request.user, reason=data["reason"])
         except BookingError as error:
             return booking_error_response(error)
         return Response(ReservationOutputSerializer(reservation).data)

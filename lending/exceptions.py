@@ -24,6 +24,8 @@ BOOKING_ERRORS = {
     "mixed_locations": (_("All items of one booking must come from the same counter."), 400),
     "not_changeable": (_("This booking can no longer be changed."), 409),
     "not_cancellable": (_("This booking can no longer be cancelled."), 409),
+    "cancel_reason_required": (
+        _("Say in a few words (at most 500 characters) why the booking is cancelled: the teacher is told."), 400),
     # Hand-over and take-back at the counter
     "not_handoverable": (_("This booking cannot be handed out: it is cancelled, returned or was not picked up."), 409),
     "not_pickup_day_yet": (_("This booking cannot be handed out before its pickup day."), 409),

@@ -115,6 +115,13 @@ class ReservationChangeInputSerializer(serializers.Serializer):
     lines = ReservationLineInputSerializer(many=True, allow_empty=False, max_length=50, required=False)
 
 
+class ReservationCancelInputSerializer(serializers.Serializer):
+    """Staff cancelling someone else's booking must say why (cancel_reason_required); the borrower
+    reads it in the cancellation mail. The borrower may post an empty body."""
+
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
+
+
 class ReservationLineOutputSerializer(serializers.ModelSerializer):
     item_type = serializers.SlugRelatedField(slug_field="slug", read_only=True)
 

@@ -300,14 +300,22 @@ def reservation_change(*, reservation, actor, pickup_day=None, pickup_slot=None,
     return reservation
 
 
-def reservation_cancel(*, reservation, actor):
+CANCEL_REASON_MAX_LENGTH = 500
+
+
+def reservation_cancel(*, reservation, actor, reason=""):
     """Cancel a confirmed reservation whose pickup day has not passed; its units are free again.
 
+    Staff cancelling someone else's booking say why (`reason`, kept in the event log and told to
+    the borrower in the cancellation mail); the borrower need not.
+
     Raises BookingError("not_cancellable") for any other state, and once the counter has assigned
-    a unit to it (a hand-over in progress): the unit is in the borrower's hands or on the desk. The
+    a unit to it (a hand-over in progress): the unit is in the borrower's hands or on the desk;
+    BookingError("cancel_reason_required") when staff give no reason or one that is too long. The
     reservation is kept with status cancelled (calendar feeds keep showing it as cancelled).
     """
     today = timezone.localdate()
+    reason = (reason or "").strip()
     with transaction.atomic():
         # The same lock the hand-over takes first: a cancel and a scan at the counter queue here,
         # so either the cancel sees the assigned unit, or the scan sees the cancelled booking.
@@ -315,11 +323,15 @@ def reservation_cancel(*, reservation, actor):
         if (reservation.status != ReservationStatus.CONFIRMED or reservation.pickup_day < today
                 or _has_units_out(reservation)):
             raise BookingError("not_cancellable")
+        if len(reason) > CANCEL_REASON_MAX_LENGTH or (
+                not reason and actor is not None and actor.pk != reservation.borrower_id):
+            raise BookingError("cancel_reason_required")
         reservation.status = ReservationStatus.CANCELLED
         reservation.sequence += 1
         reservation.save(update_fields=["status", "sequence", "updated_at"])
         booking_event_notify(ReservationEvent.objects.create(
-            reservation=reservation, actor=actor, action=ReservationEvent.Action.CANCELLED
+            reservation=reservation, actor=actor, action=ReservationEvent.Action.CANCELLED,
+            data={"reason": reason} if reason else {},
         ))
         catalogue_changed(location_ids=[reservation.location_id])
     return reservation

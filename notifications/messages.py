@@ -174,6 +174,8 @@ def _booking_parts(mail, *, with_qr, with_calendar):
         "booking_url": booking_url, "qr_cid": qr_cid[1:-1] if with_qr else None,
         "cancelled_by_staff": (mail.kind == K.BOOKING_CANCELLED and mail.event is not None
                                and mail.event.actor_id not in (None, reservation.borrower_id)),
+        "cancel_reason": (mail.event.data.get("reason", "") if mail.kind == K.BOOKING_CANCELLED and mail.event
+                          else ""),
         "days_overdue": (timezone.localdate() - reservation.return_day).days,
         "report": mail.damage_report,
     }

@@ -112,9 +112,10 @@ def test_a_teacher_cancels_through_the_api_and_cannot_cancel_anothers(client, te
     other = factories.book(borrower=teacher_b, lines={item_type.pk: 1})
     client.force_login(teacher_a)
 
-    response = client.post(reverse("lending_api:reservation_cancel", args=[own.code]))
-    again = client.post(reverse("lending_api:reservation_cancel", args=[own.code]))
-    foreign = client.post(reverse("lending_api:reservation_cancel", args=[other.code]))
+    # A POST without any body (curl -X POST), as a script would send it.
+    response = client.generic("POST", reverse("lending_api:reservation_cancel", args=[own.code]))
+    again = client.post(reverse("lending_api:reservation_cancel", args=[own.code]), content_type="application/json")
+    foreign = client.post(reverse("lending_api:reservation_cancel", args=[other.code]), content_type="application/json")
 
     assert response.status_code == 200 and response.json()["status"] == "cancelled"
     assert again.status_code == 409 and again.json()["code"] == "not_cancellable"

@@ -317,10 +317,33 @@ def test_it_refuses_to_cancel_a_reservation_that_is_no_longer_confirmed(booking,
     assert error.code == "not_cancellable"
 
 
-def test_counter_staff_can_cancel_for_a_teacher(booking, clerk):
-    reservation_cancel(reservation=booking, actor=clerk)
+def test_counter_staff_can_cancel_for_a_teacher_and_say_why(booking, clerk):
+    reservation_cancel(reservation=booking, actor=clerk, reason="  Der VR-Koffer ist in Reparatur. ")
 
-    assert ReservationEvent.objects.get(reservation=booking, action=ReservationEvent.Action.CANCELLED).actor == clerk
+    event = ReservationEvent.objects.get(reservation=booking, action=ReservationEvent.Action.CANCELLED)
+    assert event.actor == clerk
+    assert event.data == {"reason": "Der VR-Koffer ist in Reparatur."}
+
+
+@pytest.mark.parametrize("reason", ["", "   ", "x" * 501])
+def test_staff_cancelling_a_teachers_booking_must_say_why_in_at_most_500_characters(booking, clerk, reason):
+    error = refused(reservation_cancel, reservation=booking, actor=clerk, reason=reason)
+
+    assert error.code == "cancel_reason_required" and error.http_status == 400
+    booking.refresh_from_db()
+    assert booking.status == ReservationStatus.CONFIRMED and booking.sequence == 0
+
+
+def test_the_borrower_cancels_without_a_reason_and_may_give_one(booking, teacher_a):
+    reservation_cancel(reservation=booking, actor=teacher_a)
+
+    assert ReservationEvent.objects.get(reservation=booking, action=ReservationEvent.Action.CANCELLED).data == {}
+
+
+def test_a_booking_that_cannot_be_cancelled_says_so_before_asking_for_a_reason(booking, clerk):
+    Reservation.objects.filter(pk=booking.pk).update(status=ReservationStatus.RETURNED)
+
+    assert refused(reservation_cancel, reservation=booking, actor=clerk).code == "not_cancellable"
 
 
 def test_cancelling_one_booking_leaves_the_others(booking, teacher_b, item_type, teacher_a):

@@ -92,12 +92,14 @@ def test_a_change_and_a_cancellation_are_mailed_with_the_updated_calendar(smtp_s
     reservation = factories.book(borrower=teacher_a, lines={item_type: 1})
     reservation = reservation_change(reservation=reservation, actor=teacher_a,
                                      return_day=reservation.return_day + datetime.timedelta(days=6))
-    reservation = reservation_cancel(reservation=reservation, actor=clerk)
+    reservation = reservation_cancel(reservation=reservation, actor=clerk, reason="Der Beamer ist <defekt> & in Reparatur.")
 
     assert deliver_due().sent == 3
     confirmed, changed, cancelled = smtp_server.wait_for(3)
     assert "geändert" in changed["Subject"] and "storniert" in cancelled["Subject"]
     assert "Medienzentrum hat diese Buchung storniert" in parts(cancelled)[0]
+    assert "Grund: Der Beamer ist <defekt> & in Reparatur." in parts(cancelled)[0]
+    assert "Der Beamer ist &lt;defekt&gt; &amp; in Reparatur." in parts(cancelled)[1]
     calendar = parts(cancelled)[3][0].decode()
     assert calendar.count("STATUS:CANCELLED") == 2 and f"SEQUENCE:{reservation.sequence}" in calendar
     assert list(Mail.objects.order_by("pk").values_list("kind", flat=True)) == [
