@@ -109,13 +109,18 @@ def _close(connection):
 
 
 def _send_one(mail, connection):
-    if not still_applies(mail):
-        _record(mail, status=Mail.Status.SKIPPED, error="")
-        return "skipped"
     try:
+        if not still_applies(mail):
+            _record(mail, status=Mail.Status.SKIPPED, error="")
+            return "skipped"
         message = build(mail)
     except NoAddress:
         _record(mail, status=Mail.Status.FAILED, error="no e-mail address")
+        return "failed"
+    except Exception as error:  # noqa: BLE001 - one mail that cannot be written must not stop the queue
+        # Only the kind of error: its text could quote what the mail was to say.
+        _record(mail, status=Mail.Status.FAILED, error=f"could not be written: {type(error).__name__}")
+        logger.error("mail %s (%s) could not be written: %s", mail.pk, mail.kind, type(error).__name__)
         return "failed"
     mail.to, mail.subject = message.to[0], message.subject[:250]
     mail.message_id = message.extra_headers["Message-ID"]

@@ -5,8 +5,8 @@ overdue notice also its number), so the command may run as often as cron likes, 
 copies at once: the unique key lets the database keep one row per reminder, and a second run
 inserts nothing. The work is a few queries per batch of bookings, not per booking.
 
-- pickup reminder: on the MAIL_PICKUP_REMINDER_DAYS-th working day (Monday to Friday) before the
-  pickup, for confirmed bookings made before that day, unless the teacher switched reminders off;
+- pickup reminder: on the MAIL_PICKUP_REMINDER_DAYS-th working day (Monday to Friday, not a public
+  holiday of the counter's state) before the pickup, for confirmed bookings made before that day, unless the teacher switched reminders off;
 - return reminder: MAIL_RETURN_REMINDER_DAYS days before the return day, for loans out;
 - overdue notice: the day after the return day, then every MAIL_OVERDUE_REPEAT_DAYS days; from the
   second notice on, each staff member of the counter gets a copy;
@@ -25,7 +25,9 @@ not sent (notifications.messages.still_applies).
 
 import dataclasses
 import datetime
+import functools
 
+import holidays
 from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
@@ -51,11 +53,26 @@ class ReminderResult:
     digests: int = 0
 
 
-def working_days_before(day, count):
-    """The day `count` working days (Monday to Friday) before `day`."""
+# Working days a reminder may reach back over besides weekends: Good Friday and Easter Monday, or
+# Christmas and Boxing Day.
+HOLIDAY_MARGIN_DAYS = 4
+
+
+@functools.lru_cache(maxsize=64)
+def public_holidays(state, year):
+    """The public holidays of a German state in a year (the `holidays` package), as a set of days;
+    empty for a state it does not know."""
+    try:
+        return frozenset(holidays.Germany(subdiv=state, years=year))
+    except NotImplementedError:
+        return frozenset()
+
+
+def working_days_before(day, count, *, state=None):
+    """The day `count` working days (Monday to Friday, not a public holiday of `state`) before `day`."""
     while count > 0:
         day -= datetime.timedelta(days=1)
-        if day.isoweekday() <= 5:
+        if day.isoweekday() <= 5 and (state is None or day not in public_holidays(state, day.year)):
             count -= 1
     return day
 
@@ -78,14 +95,15 @@ def reminders_queue(*, today=None, now=None):
     result = ReminderResult()
     rows = []
 
-    # Pickups: the latest pickup day whose reminder falls on or before today, skipping weekends.
+    # Pickups: the latest pickup day whose reminder falls on or before today, skipping weekends
+    # and public holidays.
     pickup_days = settings.MAIL_PICKUP_REMINDER_DAYS
-    last_pickup = today + datetime.timedelta(days=pickup_days + 2 * (pickup_days // 5 + 1))
-    for pk, pickup_day, borrower_id, created_at in Reservation.objects.filter(
+    last_pickup = today + datetime.timedelta(days=pickup_days + 2 * (pickup_days // 5 + 1) + HOLIDAY_MARGIN_DAYS)
+    for pk, pickup_day, borrower_id, created_at, state in Reservation.objects.filter(
             status=ReservationStatus.CONFIRMED, pickup_day__gt=today, pickup_day__lte=last_pickup,
             borrower__isnull=False, borrower__mail_reminders=True).values_list(
-            "pk", "pickup_day", "borrower_id", "created_at").iterator(chunk_size=BATCH):
-        reminder_day = working_days_before(pickup_day, pickup_days)
+            "pk", "pickup_day", "borrower_id", "created_at", "location__holiday_state").iterator(chunk_size=BATCH):
+        reminder_day = working_days_before(pickup_day, pickup_days, state=state)
         # Not for a booking made on its reminder day or later: its confirmation has just come.
         if reminder_day <= today and created_at < _start_of(reminder_day):
             rows.append(_mail(Mail.Kind.PICKUP_REMINDER, f"pickup_reminder:{pk}:{pickup_day}", pk, borrower_id, now))

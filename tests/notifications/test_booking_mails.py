@@ -8,6 +8,7 @@ import re
 import pytest
 import zxingcpp
 from django.db import transaction
+from django.utils import timezone
 from PIL import Image
 
 from lending.calendar import calendar_for_reservation
@@ -158,6 +159,23 @@ def test_a_bounced_address_fails_at_once_and_no_address_fails_too(smtp_server, t
     errors = dict(Mail.objects.values_list("recipient__username", "last_error"))
     assert errors[teacher_a.username].startswith("550") and errors[teacher_b.username] == "no e-mail address"
     assert smtp_server.messages() == []
+
+
+def test_a_mail_that_cannot_be_written_fails_alone_and_the_queue_goes_on(smtp_server, teacher_a, item_type,
+                                                                          caplog):
+    # A notice whose data lost what it refers to (here: which qualification) cannot be written.
+    broken = Mail.objects.create(kind=Mail.Kind.QUALIFICATION_EXPIRING, key="qualification:broken",
+                                 recipient=teacher_a, data={"secret": "Inhalt der Mail"},
+                                 next_attempt_at=timezone.now() - datetime.timedelta(minutes=1))
+    reservation = factories.book(borrower=teacher_a, lines={item_type: 1})
+
+    result = deliver_due()
+
+    assert (result.sent, result.failed) == (1, 1)
+    broken.refresh_from_db()
+    assert broken.status == Mail.Status.FAILED and broken.last_error == "could not be written: KeyError"
+    assert reservation.code in smtp_server.wait_for(1)[0]["Subject"]
+    assert "Inhalt der Mail" not in caplog.text and f"mail {broken.pk}" in caplog.text
 
 
 def test_the_contact_address_is_preferred(smtp_server, teacher_a, item_type):

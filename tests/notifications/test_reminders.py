@@ -48,6 +48,30 @@ def test_working_days_before_skip_the_weekend():
     assert working_days_before(MONDAY, 2) == FRIDAY_BEFORE - datetime.timedelta(days=1)
 
 
+def test_working_days_before_skip_the_public_holidays_of_the_counters_state():
+    # Easter 2027: Good Friday 26 March and Easter Monday 29 March are holidays everywhere.
+    assert working_days_before(datetime.date(2027, 3, 30), 1, state="NW") == datetime.date(2027, 3, 25)
+    assert working_days_before(datetime.date(2027, 3, 30), 1) == datetime.date(2027, 3, 29)
+    # Corpus Christi (27 May 2027) is a holiday in North Rhine-Westphalia, not in Berlin.
+    assert working_days_before(datetime.date(2027, 5, 28), 1, state="NW") == datetime.date(2027, 5, 26)
+    assert working_days_before(datetime.date(2027, 5, 28), 1, state="BE") == datetime.date(2027, 5, 27)
+    assert working_days_before(datetime.date(2027, 5, 28), 1, state="XX") == datetime.date(2027, 5, 27)
+
+
+@pytest.mark.django_db
+def test_the_pickup_reminder_for_the_tuesday_after_easter_comes_on_the_thursday_before(location, school_a,
+                                                                                      teacher_a, item_type):
+    assert location.holiday_state == "NW"
+    after_easter = booking(location, school_a, teacher_a, item_type, pickup_day=datetime.date(2027, 3, 30),
+                           booked_on=datetime.date(2027, 3, 1))
+
+    assert reminders_queue(today=datetime.date(2027, 3, 24)).pickup == 0
+    assert reminders_queue(today=datetime.date(2027, 3, 25)).pickup == 1
+    assert list(Mail.objects.values_list("reservation", flat=True)) == [after_easter.pk]
+    reminders_queue(today=datetime.date(2027, 3, 29))  # Easter Monday: still only the one
+    assert Mail.objects.count() == 1
+
+
 @pytest.mark.django_db
 def test_the_pickup_reminder_comes_on_the_working_day_before_and_only_once(location, school_a, teacher_a,
                                                                           item_type):
