@@ -162,6 +162,14 @@ def sign_in(page, username, password, *, secret=None):
     expect(page.locator("form.logout-form, form[action$='/konto/logout/']").first).to_be_attached()
 
 
+def axe_violations(page, axe):
+    """axe-core's WCAG 2.1 A/AA findings on the page, each as "rule: where"; `axe` is AXE's text."""
+    page.evaluate(axe)
+    return page.evaluate("""async () => (await axe.run(document, {
+        runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
+    })).violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`)""")
+
+
 def check_pages(page, screenshot, paths):
     """Open each path at every width in both languages; return every problem found."""
     axe = AXE.read_text(encoding="utf-8")
@@ -183,11 +191,7 @@ def check_pages(page, screenshot, paths):
                 assert page.evaluate("document.documentElement.lang") == language, where
                 problems += [f"{where}: {problem}" for problem in page.evaluate(CHECK_LAYOUT)]
                 if width in (320, 1280):
-                    page.evaluate(axe)
-                    violations = page.evaluate("""async () => (await axe.run(document, {
-                        runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
-                    })).violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`)""")
-                    problems += [f"{where}: axe {violation}" for violation in violations]
+                    problems += [f"{where}: axe {violation}" for violation in axe_violations(page, axe)]
                 if language == "de" or width == 320:
                     screenshot(f"{path.strip('/').replace('/', '-') or 'start'}-{width}-{language}")
     return problems
