@@ -60,6 +60,8 @@ def sign_in(page, username, *, one_time_code=False):
     if one_time_code:
         page.locator("input[name=code]").fill(factories.totp_code())
         page.locator("input[name=code]").press("Enter")
+    # Signed in once the page after the form is there: a goto before that would abort the POST.
+    expect(page.locator("form[action$='/konto/logout/']").first).to_be_attached()
 
 
 def settle(page):
