@@ -184,7 +184,7 @@ def _finished_before(cutoff):
     cutoff_start = timezone.make_aware(datetime.datetime.combine(cutoff, datetime.time.min))
     returned_since = Exists(Handover.objects.filter(reservation=OuterRef("pk"), returned_at__gte=cutoff_start))
     return (
-        Reservation.objects.filter(borrower__isnull=False)
+        Reservation.objects.filter(Q(borrower__isnull=False) | Q(colleague__isnull=False))
         .filter(Q(status=ReservationStatus.RETURNED, return_day__lt=cutoff)
                 | Q(status__in=(ReservationStatus.CANCELLED, ReservationStatus.NO_SHOW), pickup_day__lt=cutoff))
         .exclude(returned_since)
@@ -269,4 +269,5 @@ def _purge_batch(rows, result, *, dry_run):
     Handover.objects.filter(pk__in=returned_ids).update(returned_by=None)
     DamageReport.objects.filter(pk__in=report_ids).update(reported_by=None)
     # updated_at moves so that the counter's calendar feed (which names the borrower) is sent again.
-    Reservation.objects.filter(pk__in=reservation_ids).update(borrower=None, note="", updated_at=timezone.now())
+    Reservation.objects.filter(pk__in=reservation_ids).update(borrower=None, colleague=None, note="",
+                                                              updated_at=timezone.now())

@@ -29,6 +29,7 @@ from lending.exceptions import BookingError
 from lending.models import Handover, ReservationStatus
 from lending.scanning import scan_hosts
 from lending.selectors import (
+    desk_qualifications,
     UnitState,
     counter_agenda,
     counter_location_get,
@@ -205,6 +206,7 @@ def _booking_context(location, reservation):
         "can_mark_no_show": reservation.status == ReservationStatus.CONFIRMED and reservation.pickup_day <= today
         and not out,
         "has_slip": reservation.status in (ReservationStatus.HANDED_OUT, ReservationStatus.RETURNED),
+        "qualifications": desk_qualifications(reservation, today=today),
         "events": reservation.events.select_related("actor").order_by("-at", "-id")[:30],
         "mails": reservation.mails.order_by("-created_at", "-pk")[:20],
     }
@@ -252,7 +254,9 @@ def resend_confirmation(request, location, code):
 @login_required
 @require_POST
 def handover_confirm(request, location, code):
-    location, reservation, refused = _booking_action(request, location, code, handover_complete)
+    collected_by = request.POST.get("collected_by", "borrower")
+    location, reservation, refused = _booking_action(
+        request, location, code, lambda **arguments: handover_complete(**arguments, collected_by=collected_by))
     if refused:
         return refused
     messages.success(request, _("Handed out. Print the loan slip for the borrower to sign."))

@@ -116,3 +116,19 @@ class BookingCancelForm(forms.Form):
     def __init__(self, *args, reason_required, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["reason"].required = reason_required
+
+
+class ColleagueForm(forms.Form):
+    """Whom the borrower names to pick up and return a booking for them: a colleague of its school."""
+
+    colleague = forms.ModelChoiceField(
+        label=_("Colleague who may pick up and return it"), queryset=None, required=False,
+        empty_label=_("Nobody: I pick it up myself"),
+        help_text=_("A teacher of the same school with an account. They see the booking and can pick it up and "
+                    "return it, but not change or cancel it."),
+    )
+
+    def __init__(self, *args, colleagues, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["colleague"].queryset = colleagues
+        self.fields["colleague"].label_from_instance = lambda user: user.get_full_name() or user.username

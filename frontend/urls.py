@@ -15,6 +15,7 @@ urlpatterns = [
     path("buchungen/<str:code>/qr.svg", views.booking_qr, name="booking_qr"),
     path("buchungen/<str:code>/aendern/", views.booking_change, name="booking_change"),
     path("buchungen/<str:code>/stornieren/", views.booking_cancel, name="booking_cancel"),
+    path("buchungen/<str:code>/kollegin/", views.booking_colleague, name="booking_colleague"),
     path("r/<str:code>", views.booking_scan, name="booking_scan"),
     path("u/<str:asset_tag>", views.unit_scan, name="unit_scan"),
     path("media/<path:path>", views.media, name="media"),

@@ -30,20 +30,34 @@ from catalog.models import ItemType, Unit
 from catalog.selectors import counter_days, item_type_page_row, item_types_visible
 from catalog.versions import cached, catalogue_version
 from frontend.basket import Basket
-from frontend.forms import AddToBasketForm, BookingCancelForm, BookingChangeForm, BookingForm, CatalogueFilterForm
+from frontend.forms import (
+    AddToBasketForm,
+    BookingCancelForm,
+    BookingChangeForm,
+    BookingForm,
+    CatalogueFilterForm,
+    ColleagueForm,
+)
 from frontend.page_cache import CSRF_MARK, filled, mark
 from lending.availability import availability
 from lending.exceptions import BookingError
 from lending.models import ReservationStatus
 from lending.selectors import (
     bookable_days,
+    colleagues_of,
     item_types_free_between,
     reservation_get_for_user,
     reservation_handovers,
     reservations_of_borrower,
     slots_full,
 )
-from lending.services import reservation_cancel, reservation_change, reservation_create
+from lending.services import (
+    HANDOVERABLE_STATUSES,
+    reservation_cancel,
+    reservation_change,
+    reservation_create,
+    reservation_name_colleague,
+)
 
 
 def _booking_error_response(request, template, context, error):
@@ -374,16 +388,58 @@ def _scan_url(request, reservation):
 @login_required
 @require_GET
 def booking_detail(request, code):
-    reservation = reservation_get_for_user(user=request.user, code=code)
+    return _render_booking_detail(request, reservation_get_for_user(user=request.user, code=code))
+
+
+def _as_colleague(request, reservation):
+    """Whether the user sees this booking only as the colleague named to pick it up: they change
+    nothing of it (lending.services refuses with not_the_borrower)."""
+    return reservation.borrower_id != request.user.pk and not request.user.is_counter_staff
+
+
+def _refuse_colleague(request, reservation):
+    messages.error(request, BookingError("not_the_borrower").message)
+    return redirect("frontend:booking_detail", code=reservation.code)
+
+
+def _render_booking_detail(request, reservation, *, colleague_form=None, status=200):
     today = timezone.localdate()
     scan_url = _scan_url(request, reservation)
+    as_colleague = _as_colleague(request, reservation)
+    if colleague_form is None and not as_colleague and reservation.status in HANDOVERABLE_STATUSES:
+        colleague_form = ColleagueForm(colleagues=colleagues_of(reservation),
+                                       initial={"colleague": reservation.colleague_id})
     return render(request, "frontend/booking_detail.html", {
-        "reservation": reservation, "can_modify": _can_modify(reservation, today),
+        "reservation": reservation, "can_modify": _can_modify(reservation, today) and not as_colleague,
+        "as_colleague": as_colleague, "colleague_form": colleague_form,
         "overdue": reservation.is_overdue(today), "scan_url": scan_url, "qr_svg": _qr_svg(scan_url),
         # Every unit that went out: what the teacher has, and what came back when.
         "handovers": reservation_handovers(reservation)
         if reservation.status in (ReservationStatus.HANDED_OUT, ReservationStatus.RETURNED) else [],
-    })
+    }, status=status)
+
+
+@login_required
+@require_POST
+def booking_colleague(request, code):
+    """The borrower names (or un-names) the colleague who may pick up and return the booking."""
+    reservation = reservation_get_for_user(user=request.user, code=code)
+    form = ColleagueForm(request.POST, colleagues=colleagues_of(reservation))
+    if not form.is_valid():
+        messages.error(request, BookingError("colleague_invalid").message)
+        return _render_booking_detail(request, reservation, colleague_form=form, status=400)
+    colleague = form.cleaned_data["colleague"]
+    try:
+        reservation_name_colleague(reservation=reservation, actor=request.user, colleague=colleague)
+    except BookingError as error:
+        messages.error(request, error.message)
+        return _render_booking_detail(request, reservation, colleague_form=form, status=error.http_status)
+    if colleague is None:
+        messages.success(request, _("Nobody else is named to pick up this booking."))
+    else:
+        messages.success(request, _("%(name)s may now pick up and return this booking; they get an e-mail.")
+                         % {"name": colleague.get_full_name() or colleague.username})
+    return redirect("frontend:booking_detail", code=reservation.code)
 
 
 def _qr_svg(data):
@@ -412,6 +468,8 @@ def booking_scan(request, code):
 @require_http_methods(["GET", "POST"])
 def booking_change(request, code):
     reservation = reservation_get_for_user(user=request.user, code=code)
+    if _as_colleague(request, reservation):
+        return _refuse_colleague(request, reservation)
     today = timezone.localdate()
     if not _can_modify(reservation, today):
         messages.error(request, BookingError("not_changeable").message)
@@ -450,6 +508,8 @@ def booking_change(request, code):
 @require_http_methods(["GET", "POST"])
 def booking_cancel(request, code):
     reservation = reservation_get_for_user(user=request.user, code=code)
+    if _as_colleague(request, reservation):
+        return _refuse_colleague(request, reservation)
     # Staff cancelling someone else's booking say why; the borrower need not.
     for_someone_else = reservation.borrower_id != request.user.pk
     form = BookingCancelForm(request.POST if request.method == "POST" else None, reason_required=for_someone_else)

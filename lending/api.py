@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from accounts.models import School
+from accounts.models import School, User
 from catalog.models import ItemType, Unit
 from catalog.selectors import counter_days, item_type_page_row, item_types_visible
 from catalog.versions import cached, catalogue_version
@@ -29,6 +29,7 @@ from lending.exceptions import BookingError
 from lending.models import IdempotencyKey
 from lending.scanning import scan_hosts
 from lending.selectors import (
+    colleagues_of,
     counter_location_get,
     item_types_free_between,
     reservation_get_for_user,
@@ -54,8 +55,10 @@ from lending.serializers import (
     ErrorSerializer,
     ItemTypeQuerySerializer,
     ItemTypeSerializer,
+    ColleagueSerializer,
     PageQuerySerializer,
     ReservationCancelInputSerializer,
+    ReservationColleagueInputSerializer,
     ReservationChangeInputSerializer,
     ReservationCreateInputSerializer,
     ReservationOutputSerializer,
@@ -71,6 +74,7 @@ from lending.services import (
     reservation_cancel,
     reservation_change,
     reservation_create,
+    reservation_name_colleague,
     takeback_unit,
 )
 from lending.statistics import damage_reports_at_counters
@@ -315,6 +319,36 @@ class ReservationCancelApi(ApiView):
 
 
 
+class ReservationColleagueApi(ApiView):
+    """The colleague who may pick up and return a booking for its borrower: GET lists whom the
+    borrower may name (the other teachers of the booking's school), POST names one or, with
+    null, nobody (reservation_name_colleague)."""
+
+    @extend_schema(responses={200: ColleagueSerializer(many=True), 404: ErrorSerializer, 409: ErrorSerializer})
+    def get(self, request, code):
+        reservation = reservation_get_for_user(user=request.user, code=code)
+        if reservation.borrower_id != request.user.pk and not request.user.is_counter_staff:
+            return booking_error_response(BookingError("colleague_not_allowed"))
+        return Response(ColleagueSerializer(colleagues_of(reservation), many=True).data)
+
+    @extend_schema(request=ReservationColleagueInputSerializer,
+                   responses={200: ReservationOutputSerializer, 400: ErrorSerializer, 404: ErrorSerializer,
+                              409: ErrorSerializer})
+    def post(self, request, code):
+        reservation = reservation_get_for_user(user=request.user, code=code)
+        data = valid_input(ReservationColleagueInputSerializer, request.data)
+        colleague = None
+        if data["colleague"] is not None:
+            colleague = User.objects.filter(pk=data["colleague"]).first()
+            if colleague is None:
+                return booking_error_response(BookingError("colleague_invalid"))
+        try:
+            reservation_name_colleague(reservation=reservation, actor=request.user, colleague=colleague)
+        except BookingError as error:
+            return booking_error_response(error)
+        return Response(ReservationOutputSerializer(reservation_get_for_user(user=request.user, code=code)).data)
+
+
 class CounterScanApi(ApiView):
     """What a scan at a counter finds and what comes next, as on the counter page (counter_scan):
     a handheld scanner script posts the text it read. Staff of that counter only (403); a
@@ -398,7 +432,7 @@ class CounterHandoverApi(ApiView):
                 if unit is not None:
                     handover_assign_unit(reservation=reservation, unit=unit, actor=request.user)
                 if data["complete"]:
-                    handover_complete(reservation=reservation, actor=request.user)
+                    handover_complete(reservation=reservation, actor=request.user, collected_by=data["collected_by"])
             except BookingError as error:
                 return booking_error_response(error)
             return Response(ReservationOutputSerializer(

@@ -24,6 +24,15 @@ BOOKING_ERRORS = {
     "mixed_locations": (_("All items of one booking must come from the same counter."), 400),
     "not_changeable": (_("This booking can no longer be changed."), 409),
     "not_cancellable": (_("This booking can no longer be cancelled."), 409),
+    "not_the_borrower": (
+        _("Only the teacher who made this booking can change or cancel it. As the colleague picking it up, you can see it."),
+        403),
+    "colleague_invalid": (
+        _("Choose a colleague of the booking's school who has an account with us (not yourself)."), 400),
+    "colleague_not_allowed": (
+        _("A colleague can be named only while the booking is confirmed or on loan, and only by the teacher who made it or by counter staff."),
+        409),
+    "collector_invalid": (_("Choose who is picking up: the teacher who booked or the colleague they named."), 400),
     "cancel_reason_required": (
         _("Say in a few words (at most 500 characters) why the booking is cancelled: the teacher is told."), 400),
     # Hand-over and take-back at the counter

@@ -31,6 +31,12 @@ class Reservation(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
         related_name="reservations", verbose_name=_("borrower"),
     )
+    # A colleague of the same school whom the borrower named to pick up and return for them: they
+    # see the booking, cannot change or cancel it (lending.services.reservation_name_colleague).
+    colleague = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="reservations_as_colleague", verbose_name=_("colleague who may pick up"),
+    )
     school = models.ForeignKey("accounts.School", on_delete=models.PROTECT, related_name="reservations", verbose_name=_("school"))
     location = models.ForeignKey("catalog.Location", on_delete=models.PROTECT, related_name="reservations", verbose_name=_("location"))
     pickup_day = models.DateField(_("pickup day"))
@@ -52,6 +58,7 @@ class Reservation(models.Model):
             models.Index(fields=["status", "return_day", "pickup_day"], name="reservation_hold_window"),
             models.Index(fields=["location", "pickup_day", "pickup_slot"], name="reservation_slot"),
             models.Index(fields=["borrower", "pickup_day"], name="reservation_borrower"),
+            models.Index(fields=["colleague", "pickup_day"], name="reservation_colleague"),
             # The counter's returns due on a day.
             models.Index(fields=["location", "return_day"], name="reservation_return_day"),
         ]
@@ -107,6 +114,7 @@ class ReservationEvent(models.Model):
         DAMAGE_REPORTED = "damage_reported", _("damage reported")
         SCANNED = "scanned", _("scanned at the counter")
         EXTENDED = "extended", _("loan extended")
+        COLLEAGUE = "colleague", _("colleague named to pick up")
 
     reservation = models.ForeignKey(Reservation, on_delete=models.CASCADE, related_name="events", verbose_name=_("reservation"))
     at = models.DateTimeField(_("at"), auto_now_add=True)

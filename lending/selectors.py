@@ -10,7 +10,7 @@ from django.db.models import Count, OuterRef, Prefetch, Q, Subquery, Sum
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Role
+from accounts.models import QualificationGrant, Role, User
 from catalog.models import Location, Unit, UnitStatus
 from catalog.selectors import counter_days
 from lending.availability import availability
@@ -21,8 +21,8 @@ from lending.secrets import normalise_booking_code
 
 
 def _with_lines(reservations):
-    return reservations.select_related("school", "location").prefetch_related(
-        Prefetch("lines", queryset=ReservationLine.objects.select_related("item_type"))
+    return reservations.select_related("school", "location", "colleague").prefetch_related(
+        Prefetch("lines", queryset=ReservationLine.objects.select_related("item_type__required_qualification"))
     )
 
 
@@ -46,16 +46,16 @@ def counter_location_get(*, user, slug):
 
 
 def reservation_get_for_user(*, user, code):
-    """The reservation with this code if `user` may see it (its borrower, or staff of its
-    counter); else 404."""
+    """The reservation with this code if `user` may see it (its borrower, the colleague named to
+    pick it up, or staff of its counter); else 404."""
     code = normalise_booking_code(code or "")
     if not user.is_authenticated or not code:
         raise Http404
-    reservations = _with_lines(Reservation.objects.filter(code=code)).select_related("borrower")
+    reservations = _with_lines(Reservation.objects.filter(code=code)).select_related("borrower", "colleague")
     if user.is_counter_staff:
         reservations = reservations.filter(Q(borrower=user) | Q(location__in=staff_locations(user)))
     else:
-        reservations = reservations.filter(borrower=user)
+        reservations = reservations.filter(Q(borrower=user) | Q(colleague=user))
     reservation = reservations.first()
     if reservation is None:
         raise Http404
@@ -63,13 +63,14 @@ def reservation_get_for_user(*, user, code):
 
 
 def reservations_visible_to(*, user, day=None):
-    """The bookings `user` may see: their own, and for staff every booking of their counters;
+    """The bookings `user` may see: their own, those they were named to pick up as a colleague,
+    and for staff every booking of their counters;
     with `day`, only those picked up or due back that day.
 
     The day goes into each branch of the OR rather than around it, so that every branch can use
     its own index (borrower, pickup day; location, pickup day; location, return day): around it,
     SQLite read all of a counter's bookings to find one day's (130 ms at 200,000 bookings)."""
-    whose = [Q(borrower=user)]
+    whose = [Q(borrower=user), Q(colleague=user)]
     if user.is_counter_staff:
         # The ids themselves (one short query), not a subquery: PostgreSQL answers `IN (subquery)`
         # with a scan of every booking, `IN (1, 2)` with the indexes.
@@ -79,8 +80,10 @@ def reservations_visible_to(*, user, day=None):
 
 
 def reservations_of_borrower(*, borrower, today):
-    """A borrower's reservations split as "My bookings" shows them: upcoming, on loan, past."""
-    reservations = list(_with_lines(Reservation.objects.filter(borrower=borrower)).order_by("pickup_day", "id"))
+    """A borrower's reservations split as "My bookings" shows them: upcoming, on loan, past; with
+    those a colleague named them to pick up (`reservation.borrower` is then someone else)."""
+    reservations = list(_with_lines(Reservation.objects.filter(Q(borrower=borrower) | Q(colleague=borrower)))
+                        .select_related("borrower").order_by("pickup_day", "id"))
     split = {"upcoming": [], "on_loan": [], "past": []}
     for reservation in reservations:
         if reservation.status == ReservationStatus.CONFIRMED and reservation.pickup_day >= today:
@@ -91,6 +94,35 @@ def reservations_of_borrower(*, borrower, today):
             split["past"].append(reservation)
     split["past"].reverse()
     return split
+
+
+def colleagues_of(reservation):
+    """Who the borrower may name to pick up and return a booking: the other active teachers of
+    the booking's school, by name."""
+    return (User.objects.filter(role=Role.TEACHER, is_active=True, schools=reservation.school_id)
+            .exclude(pk=reservation.borrower_id).order_by("last_name", "first_name", "username"))
+
+
+def desk_qualifications(reservation, *, today):
+    """For each qualification the booking's items require for use: which items, and whether the
+    borrower and the named colleague (None when there is none) hold it today. The booking rules
+    check the borrower when booking; this is what the counter sees of the person at the desk.
+    One query for the grants (the lines and their item types are prefetched)."""
+    required = {}
+    for line in reservation.lines.all():
+        if line.item_type.required_qualification_id is not None:
+            required.setdefault(line.item_type.required_qualification, []).append(line.item_type.name)
+    if not required:
+        return []
+    people = [pk for pk in (reservation.borrower_id, reservation.colleague_id) if pk is not None]
+    held = {(grant.user_id, grant.qualification_id)
+            for grant in QualificationGrant.objects.filter(user_id__in=people, qualification__in=list(required))
+            if grant.is_valid_on(today)}
+    return [{
+        "qualification": qualification, "item_types": names,
+        "borrower": (reservation.borrower_id, qualification.pk) in held,
+        "colleague": None if reservation.colleague_id is None else (reservation.colleague_id, qualification.pk) in held,
+    } for qualification, names in sorted(required.items(), key=lambda pair: pair[0].name)]
 
 
 def item_types_free_between(item_types, *, first_day, last_day, today):

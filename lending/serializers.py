@@ -130,14 +130,32 @@ class ReservationLineOutputSerializer(serializers.ModelSerializer):
         fields = ["item_type", "quantity"]
 
 
+class ColleagueSerializer(serializers.Serializer):
+    """A teacher of the booking's school, as the borrower chooses them: id and name only."""
+
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.SerializerMethodField()
+
+    def get_name(self, user) -> str:
+        return user.get_full_name() or user.username
+
+
+class ReservationColleagueInputSerializer(serializers.Serializer):
+    colleague = serializers.IntegerField(min_value=1, max_value=ID_MAX, allow_null=True,
+                                         help_text="The id of a colleague from GET …/colleague/, or null for nobody.")
+
+
 class ReservationOutputSerializer(serializers.ModelSerializer):
     location = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     lines = ReservationLineOutputSerializer(many=True, read_only=True)
     pickup_slot = SlotField(read_only=True)
+    colleague = ColleagueSerializer(read_only=True, allow_null=True,
+                                    help_text="The colleague who may pick up and return it, if the borrower named one.")
 
     class Meta:
         model = Reservation
-        fields = ["code", "status", "school", "location", "pickup_day", "pickup_slot", "return_day", "lines"]
+        fields = ["code", "status", "school", "location", "pickup_day", "pickup_slot", "return_day", "lines",
+                  "colleague"]
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -241,6 +259,8 @@ class CounterHandoverInputSerializer(serializers.Serializer):
     reservation = serializers.CharField(max_length=40, help_text="The booking code.")
     unit = serializers.CharField(required=False, max_length=40, help_text="The scanned unit's asset tag.")
     complete = serializers.BooleanField(default=False, help_text="Confirm the hand-over after this unit.")
+    collected_by = serializers.ChoiceField(choices=["borrower", "colleague"], default="borrower",
+                                           help_text="Who came for it: the borrower or the colleague they named.")
     idempotency_key = serializers.CharField(required=False, max_length=100,
                                             help_text="Or the Idempotency-Key header.")
 

@@ -35,7 +35,7 @@ from lending.models import (
     UnitEvent,
 )
 from lending.scanning import scan_parse
-from lending.selectors import scan_lookup
+from lending.selectors import colleagues_of, scan_lookup
 from notifications.services import booking_event_notify, damage_report_notify
 
 logger = logging.getLogger(__name__)
@@ -248,6 +248,7 @@ def reservation_change(*, reservation, actor, pickup_day=None, pickup_slot=None,
         # Creating a booking never waits for a reservation lock, so taking it before the item
         # types cannot deadlock with one.
         reservation = Reservation.objects.select_for_update().get(pk=reservation.pk)
+        _check_may_modify(reservation, actor)
         if (reservation.status != ReservationStatus.CONFIRMED or reservation.pickup_day < today
                 or _has_units_out(reservation)):
             raise BookingError("not_changeable")
@@ -320,6 +321,7 @@ def reservation_cancel(*, reservation, actor, reason=""):
         # The same lock the hand-over takes first: a cancel and a scan at the counter queue here,
         # so either the cancel sees the assigned unit, or the scan sees the cancelled booking.
         reservation = Reservation.objects.select_for_update().get(pk=reservation.pk)
+        _check_may_modify(reservation, actor)
         if (reservation.status != ReservationStatus.CONFIRMED or reservation.pickup_day < today
                 or _has_units_out(reservation)):
             raise BookingError("not_cancellable")
@@ -351,6 +353,7 @@ def reservation_extend(*, reservation, actor, return_day):
     today = timezone.localdate()
     with transaction.atomic():
         reservation = Reservation.objects.select_for_update().get(pk=reservation.pk)
+        _check_may_modify(reservation, actor)
         # A day already past (an overdue loan "extended" to last week) would leave it overdue,
         # and the unit check's window would end before it starts.
         if (reservation.status not in HANDOVERABLE_STATUSES or return_day <= reservation.return_day
@@ -401,6 +404,39 @@ def _snapshot(reservation, quantities):
 # early. That is conservative and keeps the engine one simple rule.
 
 HANDOVERABLE_STATUSES = (ReservationStatus.CONFIRMED, ReservationStatus.HANDED_OUT)
+
+
+def reservation_name_colleague(*, reservation, actor, colleague):
+    """Name the colleague who may pick up and return a booking for its borrower, or with
+    `colleague=None` name nobody again.
+
+    The colleague is another active teacher of the booking's school (selectors.colleagues_of).
+    The borrower or counter staff name them while the booking is confirmed or on loan. The
+    colleague sees the booking (My bookings, their calendar feed, the API) and is told by mail;
+    they cannot change, cancel or extend it. Qualifications are still checked on the borrower;
+    the counter page shows whether the person at the desk holds them.
+
+    Raises BookingError: colleague_not_allowed (another state, or the actor is neither the borrower
+    nor staff), colleague_invalid. Nothing is written when it raises; naming the one already named
+    writes nothing either.
+    """
+    with transaction.atomic():
+        reservation = _lock_reservation(reservation)
+        if reservation.status not in HANDOVERABLE_STATUSES or (
+                actor.pk != reservation.borrower_id and not actor.is_counter_staff):
+            raise BookingError("colleague_not_allowed")
+        if colleague is not None and not colleagues_of(reservation).filter(pk=colleague.pk).exists():
+            raise BookingError("colleague_invalid")
+        if reservation.colleague_id == (colleague.pk if colleague is not None else None):
+            return reservation
+        reservation.colleague = colleague
+        # updated_at moves, so calendar feeds (the colleague's gains the booking) are sent afresh.
+        reservation.save(update_fields=["colleague", "updated_at"])
+        booking_event_notify(ReservationEvent.objects.create(
+            reservation=reservation, actor=actor, action=ReservationEvent.Action.COLLEAGUE,
+            data={"named": colleague is not None},
+        ))
+    return reservation
 
 
 @dataclasses.dataclass(frozen=True)
@@ -459,6 +495,13 @@ def counter_scan(*, actor, location, raw, hosts=(), at_desk=None):
 
 def _lock_reservation(reservation):
     return Reservation.objects.select_for_update().get(pk=reservation.pk)
+
+
+def _check_may_modify(reservation, actor):
+    """Only the borrower and counter staff change, cancel or extend a booking: not the colleague
+    named to pick it up, who sees it all the same."""
+    if actor is not None and actor.pk != reservation.borrower_id and not actor.is_counter_staff:
+        raise BookingError("not_the_borrower")
 
 
 def _lock_unit(unit):
@@ -540,19 +583,25 @@ def handover_assign_unit(*, reservation, unit, actor):
     return handover
 
 
-def handover_complete(*, reservation, actor):
+COLLECTORS = ("borrower", "colleague")
+
+
+def handover_complete(*, reservation, actor, collected_by="borrower"):
     """Confirm the hand-over of a confirmed booking: it becomes handed out.
 
     At least one unit must be assigned; fewer than booked is allowed (partly handed out) and the
-    event records which units went out and whether that was all that was booked.
+    event records which units went out, whether that was all that was booked, and who came for
+    them (`collected_by`: "borrower", or "colleague" when the borrower named one).
 
-    Raises BookingError with one of: not_handoverable (not confirmed), nothing_handed_out.
-    Nothing is written when it raises.
+    Raises BookingError with one of: not_handoverable (not confirmed), nothing_handed_out,
+    collector_invalid. Nothing is written when it raises.
     """
     with transaction.atomic():
         reservation = _lock_reservation(reservation)
         if reservation.status != ReservationStatus.CONFIRMED:
             raise BookingError("not_handoverable")
+        if collected_by not in COLLECTORS or (collected_by == "colleague" and reservation.colleague_id is None):
+            raise BookingError("collector_invalid")
         handovers = list(
             Handover.objects.filter(reservation=reservation, returned_at__isnull=True).select_related("unit")
         )
@@ -566,6 +615,7 @@ def handover_complete(*, reservation, actor):
             data={
                 "units": sorted(handover.unit.asset_tag for handover in handovers),
                 "complete": len(handovers) >= booked_units,
+                "collected_by": collected_by,
             },
         )
         # Handed out, the booking holds its units past its return day until they are back.

@@ -146,12 +146,23 @@ def _header(location, *, code, booking_url):
     return table
 
 
+def _collected_by(reservation):
+    """A row naming the colleague when the hand-over says they came instead of the borrower."""
+    handed_out = reservation.events.filter(action="handed_out").order_by("-at", "-id").first()
+    if handed_out is None or handed_out.data.get("collected_by") != "colleague" or reservation.colleague is None:
+        return []
+    colleague = reservation.colleague.get_full_name() or reservation.colleague.username
+    return [(_("Picked up by"), Paragraph(_text(_("%(name)s (colleague, for the borrower)") % {"name": colleague}),
+                                          BODY))]
+
+
 def _booking_details(reservation):
     school = reservation.school
     borrower = str(reservation.borrower) if reservation.borrower else _("(person removed)")
     rows = [
         (_("Booking code"), Paragraph(_text(reservation.code), BOLD)),
         (_("Borrower"), Paragraph(_text(borrower), BODY)),
+        *_collected_by(reservation),
         (_("School"), Paragraph(_text(f"{school.name} ({_('school number')} {school.number})"), BODY)),
         (_("Pickup day"), Paragraph(_date(reservation.pickup_day), BODY)),
         (_("Return day"), Paragraph(_date(reservation.return_day), BOLD)),

@@ -9,6 +9,7 @@ urlpatterns = [
     path("reservations/", api.ReservationCreateApi.as_view(), name="reservation_create"),
     path("reservations/<str:code>/", api.ReservationDetailApi.as_view(), name="reservation_detail"),
     path("reservations/<str:code>/cancel/", api.ReservationCancelApi.as_view(), name="reservation_cancel"),
+    path("reservations/<str:code>/colleague/", api.ReservationColleagueApi.as_view(), name="reservation_colleague"),
     path("item-types/", api.ItemTypeListApi.as_view(), name="item_type_list"),
     path("item-types/<slug:slug>/", api.ItemTypeDetailApi.as_view(), name="item_type_detail"),
     path("availability/", api.AvailabilityApi.as_view(), name="availability"),

@@ -49,6 +49,7 @@ KINDS = {
     K.QUALIFICATION_EXPIRING: ("qualification_expiring", False, False),
     K.AT_RISK: ("at_risk", False, False),
     K.DAILY_DIGEST: ("daily_digest", False, False),
+    K.COLLEAGUE_NAMED: ("colleague_named", True, False),
 }
 QR_CID_DOMAIN = "technikverleih"
 
@@ -120,6 +121,9 @@ def still_applies(mail):
     if mail.kind == K.AT_RISK:  # not when the overdue units came back or the booking changed
         return (reservation.status == ReservationStatus.CONFIRMED and mail.key.endswith(f":{reservation.pickup_day}")
                 and reservation.pk in bookings_at_risk(today=timezone.localdate(), location=reservation.location))
+    if mail.kind == K.COLLEAGUE_NAMED:  # not when the borrower named someone else since
+        return reservation.colleague_id == mail.recipient_id and reservation.status in (
+            ReservationStatus.CONFIRMED, ReservationStatus.HANDED_OUT)
     if mail.kind == K.QUALIFICATION_EXPIRING:  # not when it was renewed or withdrawn since
         return QualificationGrant.objects.filter(pk=mail.data["grant"], expires_on=mail.data["expires_on"]).exists()
     return True
@@ -243,7 +247,9 @@ def _day(day):
 
 
 def _subject(kind, reservation):
-    values = {"code": reservation.code, "day": _day(reservation.pickup_day), "return_day": _day(reservation.return_day)}
+    borrower = reservation.borrower
+    values = {"code": reservation.code, "day": _day(reservation.pickup_day), "return_day": _day(reservation.return_day),
+              "borrower": (borrower.get_full_name() or borrower.username) if borrower else ""}
     subjects = {
         K.BOOKING_CONFIRMED: _("Booking %(code)s confirmed: pickup %(day)s"),
         K.BOOKING_CHANGED: _("Booking %(code)s changed: pickup %(day)s"),
@@ -258,5 +264,6 @@ def _subject(kind, reservation):
         K.AT_RISK: _("Booking %(code)s on %(day)s: items may not be back in time"),
         K.DAMAGE_RECEIVED: _("Booking %(code)s: damage report received"),
         K.DAMAGE_SETTLED: _("Booking %(code)s: damage report settled"),
+        K.COLLEAGUE_NAMED: _("Booking %(code)s: %(borrower)s asks you to pick it up on %(day)s"),
     }
     return subjects[kind] % values

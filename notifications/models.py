@@ -29,6 +29,7 @@ class Mail(models.Model):
         QUALIFICATION_EXPIRING = "qualification_expiring", _("qualification expiring")
         AT_RISK = "at_risk", _("booking at risk")
         DAILY_DIGEST = "daily_digest", _("the counter's day ahead")
+        COLLEAGUE_NAMED = "colleague_named", _("named to pick up for a colleague")
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("queued")

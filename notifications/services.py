@@ -36,13 +36,25 @@ def mail_queue(*, kind, key, recipient, reservation=None, event=None, requested_
 
 def booking_event_notify(event):
     """The mail a booking event owes the borrower, if any: confirmed, changed, cancelled,
-    extended, not picked up, returned (the receipt)."""
+    extended, not picked up, returned (the receipt); and the one naming a colleague owes them."""
+    if event.action == ReservationEvent.Action.COLLEAGUE:
+        _colleague_notify(event)
+        return
     kind = KIND_OF_ACTION.get(event.action)
     if kind is None or event.reservation.borrower_id is None:
         return
     reservation = event.reservation
     mail_queue(kind=kind, key=f"{kind}:{event.pk}:{reservation.borrower_id}",
               recipient=reservation.borrower, reservation=reservation, event=event)
+
+
+def _colleague_notify(event):
+    """Tell the colleague a borrower named that they may pick up and return the booking."""
+    reservation = event.reservation
+    if event.data.get("named") and reservation.colleague_id is not None:
+        kind = Mail.Kind.COLLEAGUE_NAMED
+        mail_queue(kind=kind, key=f"{kind}:{event.pk}:{reservation.colleague_id}", recipient=reservation.colleague,
+                   reservation=reservation, event=event)
 
 
 def damage_report_notify(report, *, settled):

@@ -28,6 +28,7 @@ from lending.models import DamageReport, Handover, Reservation, ReservationStatu
 from lending.services import damage_report_create, damage_report_settle
 from notifications.messages import build
 from notifications.models import Mail
+from tests import factories
 from tests.e2e.test_reflow import AXE, CHECK_LAYOUT, axe_violations
 
 K = Mail.Kind
@@ -70,6 +71,9 @@ def demo_mails():
             "item_types": ["VR-Koffer mit 12 Brillen"]}),
         Mail(kind=K.DAILY_DIGEST, key="digest", recipient=clerk,
              data={"location": location.pk, "day": upcoming.pickup_day.isoformat()}),
+        Mail(kind=K.COLLEAGUE_NAMED, key="colleague", reservation=upcoming,
+             recipient=factories.make_user(username="kollegin", schools=[upcoming.school], first_name="Karla",
+                                           last_name="Kollegin")),
     ]
     assert {mail.kind for mail in mails} == set(K.values), "a kind of mail is not checked"
     return mails

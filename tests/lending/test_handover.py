@@ -179,7 +179,8 @@ def test_confirming_hands_out_what_was_scanned_even_if_less_than_booked(booking,
     assert booking.status == ReservationStatus.HANDED_OUT
     event = ReservationEvent.objects.get(reservation=booking, action=ReservationEvent.Action.HANDED_OUT)
     assert event.actor == clerk
-    assert event.data == {"units": sorted([cases[0].asset_tag, units_of(robots)[0].asset_tag]), "complete": False}
+    assert event.data == {"units": sorted([cases[0].asset_tag, units_of(robots)[0].asset_tag]), "complete": False,
+                          "collected_by": "borrower"}
     assert reservation_handover_state(booking) == "partly_handed_out"
 
     # The missing case can still be handed out later; then the booking is fully out.
