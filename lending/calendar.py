@@ -68,8 +68,9 @@ def _recently_cancelled(now):
 
 
 def _borrower_reservations(*, user, now):
+    """A teacher's bookings for their feed: their own and those they were named to pick up."""
     today = timezone.localdate(now)
-    return Reservation.objects.filter(borrower=user).filter(
+    return Reservation.objects.filter(Q(borrower=user) | Q(colleague=user)).filter(
         Q(status__in=HOLDING_STATUSES)
         | Q(status=ReservationStatus.RETURNED, return_day__gte=today - datetime.timedelta(days=RETURNED_KEPT_DAYS))
         | _recently_cancelled(now)

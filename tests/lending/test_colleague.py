@@ -8,9 +8,10 @@ import pypdfium2 as pdfium
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
 from accounts.models import Role
+from lending.calendar import calendar_for_borrower, feed_version_for_borrower
 from lending.exceptions import BookingError
 from lending.models import Reservation, ReservationEvent, ReservationStatus
 from lending.selectors import (
@@ -140,6 +141,18 @@ def test_the_colleague_sees_the_booking_but_cannot_change_or_cancel_it(booking, 
     assert refused(reservation_change, reservation=booking, actor=colleague,
                    return_day=booking.return_day + datetime.timedelta(days=7)) == "not_the_borrower"
     assert Reservation.objects.get(pk=booking.pk).status == ReservationStatus.CONFIRMED
+
+
+def test_the_colleagues_calendar_feed_gains_the_booking_and_a_new_version(booking, teacher_a, colleague):
+    now = timezone.now()
+    before = feed_version_for_borrower(user=colleague, now=now)
+    assert b"BEGIN:VEVENT" not in calendar_for_borrower(user=colleague, now=now)
+
+    reservation_name_colleague(reservation=booking, actor=teacher_a, colleague=colleague)
+
+    feed = calendar_for_borrower(user=colleague, now=timezone.now())
+    assert feed.count(b"BEGIN:VEVENT") == 2 and booking.code.encode() in feed
+    assert feed_version_for_borrower(user=colleague, now=timezone.now())[0] != before[0]
 
 
 @pytest.fixture
