@@ -53,6 +53,7 @@ from lending.selectors import (
 )
 from lending.services import (
     HANDOVERABLE_STATUSES,
+    may_modify,
     reservation_cancel,
     reservation_change,
     reservation_create,
@@ -392,9 +393,8 @@ def booking_detail(request, code):
 
 
 def _as_colleague(request, reservation):
-    """Whether the user sees this booking only as the colleague named to pick it up: they change
-    nothing of it (lending.services refuses with not_the_borrower)."""
-    return reservation.borrower_id != request.user.pk and not request.user.is_counter_staff
+    """Whether the user sees this booking only as the colleague named to pick it up."""
+    return not may_modify(reservation, request.user)
 
 
 def _refuse_colleague(request, reservation):

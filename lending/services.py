@@ -497,10 +497,14 @@ def _lock_reservation(reservation):
     return Reservation.objects.select_for_update().get(pk=reservation.pk)
 
 
+def may_modify(reservation, user):
+    """Whether `user` may change, cancel or extend the booking: its borrower and counter staff, not
+    the colleague named to pick it up, who sees it all the same. Pages ask it to show the buttons."""
+    return user is None or user.pk == reservation.borrower_id or user.is_counter_staff
+
+
 def _check_may_modify(reservation, actor):
-    """Only the borrower and counter staff change, cancel or extend a booking: not the colleague
-    named to pick it up, who sees it all the same."""
-    if actor is not None and actor.pk != reservation.borrower_id and not actor.is_counter_staff:
+    if not may_modify(reservation, actor):
         raise BookingError("not_the_borrower")
 
 
