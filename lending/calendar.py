@@ -118,6 +118,19 @@ def _rows(reservations):
     return rows
 
 
+def _row_of(reservation):
+    """What `_rows` gives for one booking, from the model object (its counter, school and borrower
+    read with it)."""
+    borrower = reservation.borrower
+    return types.SimpleNamespace(
+        pk=reservation.pk, code=reservation.code, status=reservation.status, sequence=reservation.sequence,
+        updated_at=reservation.updated_at, pickup_day=reservation.pickup_day, pickup_slot=reservation.pickup_slot,
+        return_day=reservation.return_day, location_id=reservation.location_id, location=reservation.location,
+        borrower_name=(borrower.get_full_name() or borrower.username) if borrower else None,
+        school_name=reservation.school.name,
+    )
+
+
 def _lines_of(reservations):
     """{reservation id: [(quantity, item name), ...]} in one query: plain rows, not model
     objects, as a counter's feed has thousands of lines."""
@@ -159,13 +172,20 @@ def calendar_for_location(*, location, now, base_url=None):
     )
 
 
-def calendar_for_reservation(*, reservation, base_url=None):
+def calendar_for_reservation(*, reservation, base_url=None, lines=None):
     """One booking's two events as iCalendar bytes ("add to calendar"), in any state.
 
     Without a calendar name: some clients open a file with X-WR-CALNAME as a calendar of its own
-    instead of adding its events to the one the teacher uses."""
-    reservations = _with_everything(Reservation.objects.filter(pk=reservation.pk))
-    return _calendar(reservations, name=None, for_staff=False, base_url=base_url)
+    instead of adding its events to the one the teacher uses.
+
+    A caller that has read the booking with its counter, school and borrower, and its lines as
+    (quantity, item name) in the order they were added, passes the lines and saves the two reads
+    (the mail worker, for every confirmation); otherwise the booking is read again as in a feed."""
+    if lines is None:
+        reservations = _with_everything(Reservation.objects.filter(pk=reservation.pk))
+        return _calendar(reservations, name=None, for_staff=False, base_url=base_url)
+    return _calendar_of_rows([_row_of(reservation)], {reservation.pk: list(lines)}, name=None, for_staff=False,
+                             base_url=base_url)
 
 
 def feed_version_for_borrower(*, user, now=None, base_url=None):
@@ -209,6 +229,11 @@ def _feed_version(reservations, *, now, scope, base_url):
 
 
 def _calendar(reservations, *, name, for_staff, base_url):
+    return _calendar_of_rows(_rows(reservations), _lines_of(reservations), name=name, for_staff=for_staff,
+                             base_url=base_url)
+
+
+def _calendar_of_rows(reservations, lines, *, name, for_staff, base_url):
     base_url = (settings.SITE_URL if base_url is None else base_url).rstrip("/")
     host = _uid_host()
     calendar = Calendar()
@@ -221,8 +246,6 @@ def _calendar(reservations, *, name, for_staff, base_url):
         calendar.add("x-wr-calname", name)
         calendar.add("refresh-interval", REFRESH_INTERVAL, parameters={"VALUE": "DURATION"})
         calendar.add("x-published-ttl", vDuration(REFRESH_INTERVAL))
-    lines = _lines_of(reservations)
-    reservations = _rows(reservations)
     if reservations:
         # Every time in the feed is in the one zone, so its VTIMEZONE is added directly (what
         # `Calendar.add_missing_timezones` does after walking every property of every event to

@@ -93,8 +93,8 @@ def deliver_due(*, now=None, limit=None, connection=None):
                     continue  # another worker has it
                 # The event and the damage report only for the kinds that show them (a lazy query
                 # then): joined for every mail, they made this read the slowest step on PostgreSQL.
-                mail = (Mail.objects.select_related("recipient", "reservation__location", "reservation__borrower")
-                        .get(pk=mail_id))
+                mail = (Mail.objects.select_related("recipient", "reservation__location", "reservation__borrower",
+                                                    "reservation__school").get(pk=mail_id))
                 outcome = _send_one(mail, connection)
                 setattr(result, outcome, getattr(result, outcome) + 1)
     finally:

@@ -183,10 +183,11 @@ def _booking_parts(mail, *, with_qr, with_calendar):
     else:
         booking_url = site_url(reverse("frontend:booking_detail", kwargs={"code": code}))
     qr_cid = make_msgid("qr", domain=QR_CID_DOMAIN)
+    # One read for the mail (by item name) and the .ics (in the order the lines were added).
+    lines = list(reservation.lines.order_by("item_type__name").values_list("pk", "item_type__name", "quantity"))
     context = {
         "reservation": reservation, "location": reservation.location, "borrower": reservation.borrower,
-        "lines": [(line.item_type.name, line.quantity)
-                  for line in reservation.lines.select_related("item_type").order_by("item_type__name")],
+        "lines": [(name, quantity) for _pk, name, quantity in lines],
         "opening_hours": _opening_hours(reservation.location),
         "booking_url": booking_url, "qr_cid": qr_cid[1:-1] if with_qr else None,
         "cancelled_by_staff": (mail.kind == K.BOOKING_CANCELLED and mail.event is not None
@@ -210,7 +211,8 @@ def _booking_parts(mail, *, with_qr, with_calendar):
         image.add_header("Content-Disposition", "inline", filename=f"{code}.png")
         images.append(image)
     if with_calendar:
-        calendar = calendar_for_reservation(reservation=reservation, base_url=settings.SITE_URL)
+        calendar = calendar_for_reservation(reservation=reservation, base_url=settings.SITE_URL,
+                                            lines=[(quantity, name) for _pk, name, quantity in sorted(lines)])
         files.append((f"technikverleih-{code}.ics", calendar, "text/calendar; method=PUBLISH"))
     return context, _subject(mail.kind, reservation), images, files, reservation.location
 
