@@ -286,6 +286,8 @@ MAIL_RETENTION_DAYS = env_int("MAIL_RETENTION_DAYS", 90)
 # overdue notices the day after the return day and then every this many days.
 MAIL_PICKUP_REMINDER_DAYS = env_int("MAIL_PICKUP_REMINDER_DAYS", 1)
 MAIL_RETURN_REMINDER_DAYS = env_int("MAIL_RETURN_REMINDER_DAYS", 2)
+# How long units offered to the next teacher on the waiting list are held for her (lending/waitlist.py).
+WAITLIST_OFFER_HOURS = env_int("WAITLIST_OFFER_HOURS", 24)
 MAIL_OVERDUE_REPEAT_DAYS = env_int("MAIL_OVERDUE_REPEAT_DAYS", 7)
 # A teacher is told this many days before a qualification that some items require runs out; the
 # counter staff's digest of a counter day goes out from this hour (local time) the evening before.

@@ -132,3 +132,21 @@ class ColleagueForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["colleague"].queryset = colleagues
         self.fields["colleague"].label_from_instance = lambda user: user.get_full_name() or user.username
+
+
+class WaitlistJoinForm(forms.Form):
+    """One click from a refusal: what the teacher asked for, carried in hidden fields."""
+
+    item_type = forms.IntegerField(min_value=1)
+    quantity = forms.IntegerField(min_value=1, max_value=500)
+    school = forms.IntegerField(min_value=1)
+    pickup_day = forms.DateField()
+    pickup_slot = forms.TimeField(input_formats=["%H:%M", "%H:%M:%S"])
+    return_day = forms.DateField()
+
+
+class WaitlistStaffForm(forms.Form):
+    """Staff move an entry in line (before another, or to the end) or take it off, with a reason."""
+
+    action = forms.ChoiceField(choices=[("up", "up"), ("down", "down"), ("remove", "remove")])
+    reason = forms.CharField(label=_("Reason (logged)"), max_length=500)

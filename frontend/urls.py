@@ -1,6 +1,14 @@
 from django.urls import path
 
-from frontend import calendar_views, contact_views, counter_views, damage_views, qualification_views, views
+from frontend import (
+    calendar_views,
+    contact_views,
+    counter_views,
+    damage_views,
+    qualification_views,
+    views,
+    waitlist_views,
+)
 
 app_name = "frontend"
 
@@ -16,6 +24,9 @@ urlpatterns = [
     path("buchungen/<str:code>/aendern/", views.booking_change, name="booking_change"),
     path("buchungen/<str:code>/stornieren/", views.booking_cancel, name="booking_cancel"),
     path("buchungen/<str:code>/kollegin/", views.booking_colleague, name="booking_colleague"),
+    path("warteliste/beitreten/", waitlist_views.join, name="waitlist_join"),
+    path("warteliste/<str:pk>/buchen/", waitlist_views.book, name="waitlist_book"),
+    path("warteliste/<str:pk>/verlassen/", waitlist_views.leave, name="waitlist_leave"),
     path("r/<str:code>", views.booking_scan, name="booking_scan"),
     path("u/<str:asset_tag>", views.unit_scan, name="unit_scan"),
     path("media/<path:path>", views.media, name="media"),
@@ -45,6 +56,7 @@ urlpatterns = [
     path("theke/<slug:location>/exemplar/<str:asset_tag>/", counter_views.unit, name="counter_unit"),
     path("theke/<slug:location>/spontan/", counter_views.walk_in, name="counter_walk_in"),
     path("theke/<slug:location>/etiketten/", counter_views.labels, name="counter_labels"),
+    path("theke/<slug:location>/warteliste/", waitlist_views.counter_waitlist, name="counter_waitlist"),
     # Qualifications at the counter (frontend/qualification_views.py)
     path("theke/<slug:location>/qualifikationen/", qualification_views.qualifications, name="counter_qualifications"),
     path("theke/<slug:location>/qualifikationen/<int:pk>/entziehen/", qualification_views.revoke,

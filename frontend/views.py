@@ -50,6 +50,7 @@ from lending.selectors import (
     reservation_handovers,
     reservations_of_borrower,
     slots_full,
+    waitlist_of_borrower,
 )
 from lending.services import (
     HANDOVERABLE_STATUSES,
@@ -59,6 +60,10 @@ from lending.services import (
     reservation_create,
     reservation_name_colleague,
 )
+
+
+# Refusals after which the teacher may join the waiting list (lending/waitlist.py).
+WAITLIST_REASONS = ("not_enough_units", "slot_full")
 
 
 def _booking_error_response(request, template, context, error):
@@ -359,6 +364,15 @@ def booking_create(request):
             pickup_slot=data["pickup_slot"], return_day=data["return_day"], lines=basket.lines, note=data["note"],
         )
     except BookingError as error:
+        if error.code in WAITLIST_REASONS:
+            # One click onto the waiting list: for the item refused, or for every line when the slot is full.
+            refused = error.params.get("item_type")
+            context["waitlist_request"] = {
+                "lines": [(item_type, quantity) for item_type, quantity in context["lines"]
+                          if refused is None or item_type.pk == refused],
+                "school": data["school"].pk, "pickup_day": data["pickup_day"].isoformat(),
+                "pickup_slot": data["pickup_slot"].strftime("%H:%M"), "return_day": data["return_day"].isoformat(),
+            }
         return _booking_error_response(request, "frontend/basket.html", context, error)
     basket.clear()
     messages.success(request, _("Your booking is confirmed."))
@@ -371,10 +385,15 @@ def booking_create(request):
 @login_required
 @require_GET
 def my_bookings(request):
+    return render_my_bookings(request)
+
+
+def render_my_bookings(request, *, status=200):
     today = timezone.localdate()
     return render(request, "frontend/my_bookings.html", {
         "bookings": reservations_of_borrower(borrower=request.user, today=today), "today": today,
-    })
+        "waitlist": waitlist_of_borrower(borrower=request.user), "now": timezone.now(),
+    }, status=status)
 
 
 def _can_modify(reservation, today):

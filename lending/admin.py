@@ -13,7 +13,16 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from catalog.admin import RaisesCatalogueVersion, TabularInline
-from lending.models import Reservation, ReservationEvent, ReservationLine, ReservationStatus
+from lending.models import (
+    HOLDING_STATUSES,
+    Reservation,
+    ReservationEvent,
+    ReservationLine,
+    ReservationStatus,
+    WaitlistEntry,
+    WaitlistEvent,
+)
+from lending.waitlist import waitlist_offers_make
 
 
 class ReadOnlyInline(TabularInline):
@@ -101,6 +110,39 @@ class ReservationAdmin(RaisesCatalogueVersion, admin.ModelAdmin):
                 reservation=obj, actor=request.user, action=ReservationEvent.Action.OVERRIDE,
                 data={"via": "admin", "before": before, "after": after},
             )
+            if "status" in form.changed_data and obj.status not in HOLDING_STATUSES:
+                # Units freed by the correction go to the waiting list, once it is committed.
+                item_type_ids = list(obj.lines.values_list("item_type_id", flat=True))
+                transaction.on_commit(lambda: waitlist_offers_make(item_type_ids=item_type_ids), robust=True)
+
+
+class WaitlistEventInline(ReadOnlyInline):
+    model = WaitlistEvent
+    fields = ("at", "action", "actor", "data")
+    readonly_fields = fields
+
+
+@admin.register(WaitlistEntry)
+class WaitlistEntryAdmin(admin.ModelAdmin):
+    """The waiting lists, to look up: they change through the services only (joining, offers,
+    booking, leaving, and staff reordering on the counter's waiting-list page with a reason)."""
+
+    list_display = ("item_type", "quantity", "pickup_day", "return_day", "status", "borrower", "school",
+                    "joined_at", "offer_expires_at")
+    list_filter = ("status", "location")
+    search_fields = ("item_type__name", "borrower__username", "borrower__last_name", "school__name")
+    list_select_related = ("item_type", "borrower", "school")
+    date_hierarchy = "pickup_day"
+    fields = ("item_type", "quantity", "location", "school", "borrower", "pickup_day", "pickup_slot", "return_day",
+              "status", "rank", "joined_at", "offered_at", "offer_expires_at", "reservation")
+    readonly_fields = fields
+    inlines = (WaitlistEventInline,)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(ReservationEvent)

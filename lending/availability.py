@@ -3,7 +3,8 @@
 A reservation holds units of an item type from its pickup day through its return day plus the
 item type's turnaround buffer (charging, cleaning, wiping). A loan that is handed out and not back
 by its return day keeps holding through today (plus the buffer), because the units are not on the
-shelf. Only units whose status is loanable count; units in maintenance, lost or retired do not.
+shelf. An open offer from the waiting list holds like a confirmed booking until it is taken or
+runs out (lending/waitlist.py). Only units whose status is loanable count; units in maintenance, lost or retired do not.
 
 Hand-overs (which unit is with whom) do not enter the count: a booking holds its booked quantity
 from pickup day through return day, whether the counter handed out all of it, fewer units, or
@@ -13,16 +14,17 @@ still holds its share until the return day: conservative on purpose, one simple 
 
 `availability()` answers for many item types and a whole date range with two queries, whatever
 the number of item types, days or reservations: one for the item types with their loanable unit
-counts, one for the reservation lines that overlap the window. The rest is a sweep in Python.
+counts, one for the reservation lines and waiting-list offers that overlap the window. The rest is a sweep in Python.
 """
 
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Count, Q
+from django.db.models import CharField, Count, Q, Value
+from django.utils import timezone
 
 from catalog.models import LOANABLE_UNIT_STATUSES, ItemType
-from lending.models import HOLDING_STATUSES, ReservationLine, ReservationStatus
+from lending.models import HOLDING_STATUSES, ReservationLine, ReservationStatus, WaitlistEntry
 
 ONE_DAY = datetime.timedelta(days=1)
 # Up to this many item types the lines query names them; beyond, it reads the whole window.
@@ -78,7 +80,8 @@ def hold_end(*, return_day, status, turnaround_days, today):
     return return_day + datetime.timedelta(days=turnaround_days)
 
 
-def availability(*, item_type_ids, first_day, last_day, today, exclude_reservation_id=None):
+def availability(*, item_type_ids, first_day, last_day, today, exclude_reservation_id=None, exclude_offer_id=None,
+                 now=None):
     """Per item type and day from `first_day` through `last_day`: loanable, held and free units.
 
     Arguments:
@@ -86,6 +89,8 @@ def availability(*, item_type_ids, first_day, last_day, today, exclude_reservati
         first_day, last_day: the window, both inclusive.
         today: the local date; handed-out loans past their return day hold through it.
         exclude_reservation_id: leave one reservation out, to re-check a change to it.
+        exclude_offer_id: leave one waiting-list offer out, to book it.
+        now: the moment that decides which waiting-list offers are still open (default: now).
 
     Returns a dict {item_type_id: ItemTypeAvailability}. Two queries, always.
     """
@@ -127,8 +132,21 @@ def availability(*, item_type_ids, first_day, last_day, today, exclude_reservati
     # (half a second at 200,000 reservations), while the date window alone is an index range.
     if exclude_reservation_id is not None:
         lines = lines.exclude(reservation_id=exclude_reservation_id)
+    # Open waiting-list offers hold like confirmed bookings, read in the same query (a UNION).
+    offers = WaitlistEntry.objects.filter(
+        status=WaitlistEntry.Status.OFFERED, offer_expires_at__gt=now or timezone.now(),
+        return_day__gte=first_day - datetime.timedelta(days=longest_turnaround), pickup_day__lte=last_day,
+    ).order_by()
+    if len(result) <= FEW_ITEM_TYPES:
+        offers = offers.filter(item_type_id__in=result.keys())
+    if exclude_offer_id is not None:
+        offers = offers.exclude(pk=exclude_offer_id)
     rows = lines.values_list(
         "item_type_id", "quantity", "reservation__pickup_day", "reservation__return_day", "reservation__status"
+    ).union(
+        offers.annotate(hold_status=Value(ReservationStatus.CONFIRMED.value, output_field=CharField()))
+        .values_list("item_type_id", "quantity", "pickup_day", "return_day", "hold_status"),
+        all=True,
     )
 
     # Difference array per item type: +quantity on the first held day, -quantity after the last.

@@ -35,6 +35,17 @@ BOOKING_ERRORS = {
     "collector_invalid": (_("Choose who is picking up: the teacher who booked or the colleague they named."), 400),
     "cancel_reason_required": (
         _("Say in a few words (at most 500 characters) why the booking is cancelled: the teacher is told."), 400),
+    # The waiting list
+    "waitlist_not_needed": (_("Units are free for those days: you can book them right away."), 409),
+    "waitlist_duplicate": (_("You are already on the waiting list for this item and these days."), 409),
+    "offer_not_open": (
+        _("This offer is no longer open: it ran out or was already booked. You can join the waiting list again."),
+        409),
+    "not_your_entry": (_("This place on the waiting list is someone else's."), 403),
+    "entry_not_active": (_("This place on the waiting list is no longer active."), 409),
+    "waitlist_reason_required": (
+        _("Say in a few words (at most 500 characters) why: the change is logged."), 400),
+    "waitlist_staff_only": (_("Only staff of this counter can reorder its waiting list."), 403),
     # Hand-over and take-back at the counter
     "not_handoverable": (_("This booking cannot be handed out: it is cancelled, returned or was not picked up."), 409),
     "not_pickup_day_yet": (_("This booking cannot be handed out before its pickup day."), 409),

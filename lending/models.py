@@ -329,3 +329,108 @@ class IdempotencyKey(models.Model):
         verbose_name = _("idempotency key")
         verbose_name_plural = _("idempotency keys")
         constraints = [models.UniqueConstraint(fields=["user", "key"], name="one_answer_per_key")]
+
+
+class WaitlistEntry(models.Model):
+    """A place on the waiting list (Warteliste): a teacher who was refused for lack of units or a
+    full slot waits for that item type, quantity and days at the counter.
+
+    When units become free, the first entry in line whose request fits is offered them: the
+    units are held for it until `offer_expires_at` (the availability engine counts an open offer
+    like a booking), and one click turns the offer into a booking (lending.waitlist)."""
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", _("waiting")
+        OFFERED = "offered", _("offered")
+        BOOKED = "booked", _("booked")
+        LAPSED = "lapsed", _("offer not taken in time")
+        LEFT = "left", _("left the list")
+        REMOVED = "removed", _("removed by staff")
+        EXPIRED = "expired", _("days passed")
+
+    borrower = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="waitlist_entries",
+        verbose_name=_("teacher"),
+    )
+    school = models.ForeignKey("accounts.School", on_delete=models.PROTECT, related_name="waitlist_entries",
+                               verbose_name=_("school"))
+    location = models.ForeignKey("catalog.Location", on_delete=models.PROTECT, related_name="waitlist_entries",
+                                 verbose_name=_("location"))
+    item_type = models.ForeignKey("catalog.ItemType", on_delete=models.PROTECT, related_name="waitlist_entries",
+                                  verbose_name=_("item type"))
+    quantity = models.PositiveIntegerField(_("quantity"))
+    pickup_day = models.DateField(_("pickup day"))
+    pickup_slot = models.TimeField(_("pickup slot"))
+    return_day = models.DateField(_("return day"))
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.WAITING)
+    # The place in line: first come, first served (the time of joining), unless staff move an
+    # entry (a logged reason), which gives it a rank between its new neighbours.
+    rank = models.FloatField(_("place in line"))
+    joined_at = models.DateTimeField(_("joined at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    offered_at = models.DateTimeField(_("offered at"), null=True, blank=True)
+    offer_expires_at = models.DateTimeField(_("offer held until"), null=True, blank=True)
+    reservation = models.OneToOneField(
+        Reservation, on_delete=models.SET_NULL, null=True, blank=True, related_name="waitlist_entry",
+        verbose_name=_("booking made from the offer"),
+    )
+
+    class Meta:
+        ordering = ["rank", "id"]
+        verbose_name = _("waiting list entry")
+        verbose_name_plural = _("waiting list entries")
+        indexes = [
+            # The line of an item type: who waits, in order.
+            models.Index(fields=["item_type", "status", "rank"], name="waitlist_line"),
+            # The availability engine reads open offers by date window, as it reads bookings.
+            models.Index(fields=["status", "return_day", "pickup_day"], name="waitlist_offer_window"),
+            models.Index(fields=["borrower", "status"], name="waitlist_borrower"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(return_day__gte=models.F("pickup_day")),
+                                   name="waitlist_returns_after_pickup"),
+            models.CheckConstraint(condition=models.Q(quantity__gte=1), name="waitlist_quantity_positive"),
+            # An offer always says until when it holds.
+            models.CheckConstraint(
+                condition=~models.Q(status="offered") | models.Q(offer_expires_at__isnull=False),
+                name="waitlist_offer_has_expiry",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.quantity} × {self.item_type_id} ({self.pickup_day:%d.%m.%Y}–{self.return_day:%d.%m.%Y})"
+
+    def offer_is_open(self, now):
+        return self.status == self.Status.OFFERED and self.offer_expires_at > now
+
+
+class WaitlistEvent(models.Model):
+    """What happened to a waiting-list entry, with who and when: joined, offered, booked, lapsed,
+    left, moved by staff (with the reason), removed, expired."""
+
+    class Action(models.TextChoices):
+        JOINED = "joined", _("joined the waiting list")
+        OFFERED = "offered", _("units offered")
+        BOOKED = "booked", _("offer booked")
+        LAPSED = "lapsed", _("offer not taken in time")
+        LEFT = "left", _("left the waiting list")
+        MOVED = "moved", _("moved in line by staff")
+        REMOVED = "removed", _("removed by staff")
+        EXPIRED = "expired", _("days passed")
+
+    entry = models.ForeignKey(WaitlistEntry, on_delete=models.CASCADE, related_name="events",
+                              verbose_name=_("waiting list entry"))
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("by")
+    )
+    action = models.CharField(_("action"), max_length=20, choices=Action.choices)
+    data = models.JSONField(_("details"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = _("waiting list event")
+        verbose_name_plural = _("waiting list events")
+
+    def __str__(self):
+        return f"{self.get_action_display()} {self.at:%d.%m.%Y %H:%M}"

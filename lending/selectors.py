@@ -7,6 +7,7 @@ from operator import or_
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, OuterRef, Prefetch, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
@@ -15,9 +16,12 @@ from catalog.models import Location, Unit, UnitStatus
 from catalog.selectors import counter_days
 from lending.availability import availability
 from lending.exceptions import BookingError
-from lending.models import Handover, Reservation, ReservationLine, ReservationStatus, UnitEvent
+from lending.models import Handover, Reservation, ReservationLine, ReservationStatus, UnitEvent, WaitlistEntry
 from lending.scanning import BOOKING, UNIT
 from lending.secrets import normalise_booking_code
+
+WAITLIST_ACTIVE = (WaitlistEntry.Status.WAITING, WaitlistEntry.Status.OFFERED)
+ID_MAX = 2**31 - 1  # the largest id either database's integer column holds
 
 
 def _with_lines(reservations):
@@ -383,3 +387,37 @@ def walk_in_return_days(*, location, item_types, today):
 def unit_history(unit):
     """The unit's events, newest first, with who did them: its page shows this."""
     return UnitEvent.objects.filter(unit=unit).select_related("actor").order_by("-at", "-id")
+
+
+# The waiting list ----------------------------------------------------------------------------------
+
+
+def _with_place(entries):
+    """Each entry with `ahead`: how many active entries of its item type are before it in line."""
+    ahead = (WaitlistEntry.objects.filter(item_type=OuterRef("item_type"), status__in=WAITLIST_ACTIVE,
+                                          rank__lt=OuterRef("rank"))
+             .order_by().values("item_type").annotate(count=Count("pk")).values("count"))
+    return entries.annotate(ahead=Coalesce(Subquery(ahead), 0))
+
+
+def waitlist_of_borrower(*, borrower):
+    """A teacher's open places on the waiting list (waiting or offered), with their place in line."""
+    return list(_with_place(WaitlistEntry.objects.filter(borrower=borrower, status__in=WAITLIST_ACTIVE))
+                .select_related("item_type", "location", "school").order_by("pickup_day", "rank"))
+
+
+def waitlist_entry_get_for_user(*, user, pk):
+    """One of the user's own waiting-list entries; 404 for anyone else's (or a malformed id)."""
+    if not str(pk).isdigit() or int(pk) > ID_MAX:
+        raise Http404
+    entry = WaitlistEntry.objects.filter(pk=pk, borrower=user).select_related("item_type", "school").first()
+    if entry is None:
+        raise Http404
+    return entry
+
+
+def waitlist_of_location(*, location):
+    """The counter's waiting lists: the active entries of each item type, in line order."""
+    return list(_with_place(WaitlistEntry.objects.filter(location=location, status__in=WAITLIST_ACTIVE))
+                .select_related("item_type", "borrower", "school").order_by("item_type__name", "item_type_id", "rank",
+                                                                            "pk"))

@@ -8,7 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from catalog.models import Category, ItemType, Unit, UnitStatus
-from lending.models import DamageReport, Handover, Reservation, ReservationLine, ReservationStatus
+from lending.models import DamageReport, Handover, Reservation, ReservationLine, ReservationStatus, WaitlistEntry
 from lending.selectors import UnitState
 
 # The longest window one availability or free-between request may span.
@@ -388,3 +388,36 @@ class DamageReportSettleInputSerializer(serializers.Serializer):
         max_digits=8, decimal_places=2, min_value=Decimal("0"), allow_null=True, default=None,
         help_text="What the borrower pays, in euros; null or left out when nothing.",
     )
+
+
+class WaitlistJoinInputSerializer(serializers.Serializer):
+    """A request to wait for one item type, as refused by POST reservations/ (not_enough_units or
+    slot_full)."""
+
+    item_type = ItemTypeRefField()
+    quantity = serializers.IntegerField(min_value=1, max_value=500)
+    school = serializers.IntegerField(min_value=1, max_value=ID_MAX)
+    pickup_day = DayField()
+    pickup_slot = SlotField()
+    return_day = DayField()
+
+
+class WaitlistEntrySerializer(serializers.Serializer):
+    """A place on the waiting list: `place` is 1 for the first in line; an offer says until when
+    its units are held (`offer_expires_at`), and POST …/book/ turns it into a booking."""
+
+    id = serializers.IntegerField(read_only=True)
+    item_type = serializers.CharField(source="item_type.slug", read_only=True, help_text="The item type's slug.")
+    quantity = serializers.IntegerField(read_only=True)
+    school = serializers.IntegerField(source="school_id", read_only=True)
+    pickup_day = serializers.DateField(read_only=True)
+    pickup_slot = serializers.TimeField(format="%H:%M", read_only=True)
+    return_day = serializers.DateField(read_only=True)
+    status = serializers.ChoiceField(choices=WaitlistEntry.Status.choices, read_only=True)
+    place = serializers.SerializerMethodField()
+    offer_expires_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    joined_at = serializers.DateTimeField(read_only=True)
+
+    def get_place(self, entry) -> int | None:
+        ahead = getattr(entry, "ahead", None)
+        return None if ahead is None else ahead + 1

@@ -2,8 +2,8 @@
 
 Every write that competes for units runs in one transaction that locks, re-checks, then writes:
 first the reservation it changes (if any), then the booked item types in id order, then their
-location row (pickup slots are counted per location), then units in id order, then damage
-reports. Two bookings never interleave their check
+location row (pickup slots are counted per location), then waiting-list entries (an offer being
+booked, or the line the offer step walks), then units in id order, then damage reports. Two bookings never interleave their check
 and their write, and every writer takes its locks in that order, so none can deadlock. On
 PostgreSQL the locks are row locks (SELECT … FOR UPDATE); on SQLite the transaction takes the
 database write lock when it begins (settings: transaction_mode IMMEDIATE), which serialises
@@ -36,11 +36,25 @@ from lending.models import (
 )
 from lending.scanning import scan_parse
 from lending.selectors import colleagues_of, scan_lookup
+from lending.waitlist_holds import offer_booked, offer_lock_open, open_offers_in_slot
 from notifications.services import booking_event_notify, damage_report_notify
 
 logger = logging.getLogger(__name__)
 
 MAX_QUANTITY_PER_LINE = 500
+
+
+def _offer_freed_units(item_type_ids, *, actor=None, after_commit=False):
+    """Offer units a change freed to the people waiting for them (lending.waitlist), in the
+    change's transaction after its locks; `after_commit` for a writer that holds unit locks, which
+    come after the item types' (then in a transaction of its own once the change is committed)."""
+    from lending.waitlist import waitlist_offers_make  # it builds on this module
+
+    item_type_ids = sorted(set(item_type_ids))
+    if after_commit:
+        transaction.on_commit(lambda: waitlist_offers_make(item_type_ids=item_type_ids, actor=actor), robust=True)
+    else:
+        waitlist_offers_make(item_type_ids=item_type_ids, actor=actor)
 
 
 def _is_whole_number(value):
@@ -101,7 +115,8 @@ OVERRIDABLE_RULES = ("too_soon", "slot_full")
 
 def _check_rules(*, location, item_types, borrower, pickup_day, pickup_slot, return_day, today,
                  checked_item_types=None, lead_time_item_types=None, check_pickup_day=True,
-                 check_return_day=True, check_slot=True, exclude_reservation_id=None, overrides=()):
+                 check_return_day=True, check_slot=True, exclude_reservation_id=None, exclude_offer_id=None,
+                 overrides=()):
     """The booking rules. A change passes only what it changes: `checked_item_types` (default
     all) get the item rules (pause, qualification, loan length), `lead_time_item_types` (default
     all) the lead time and advance limit, and the pickup or return day is checked for being an
@@ -153,17 +168,19 @@ def _check_rules(*, location, item_types, borrower, pickup_day, pickup_slot, ret
         )
         if exclude_reservation_id is not None:
             taken = taken.exclude(pk=exclude_reservation_id)
-        if taken.count() >= location.slot_capacity:
+        if taken.count() + open_offers_in_slot(location=location, day=pickup_day, slot=pickup_slot,
+                                               exclude_offer_id=exclude_offer_id) >= location.slot_capacity:
             refuse("slot_full")
     return overridden
 
 
-def _check_units(*, item_types, quantities, pickup_day, return_day, today, exclude_reservation_id=None):
+def _check_units(*, item_types, quantities, pickup_day, return_day, today, exclude_reservation_id=None,
+                 exclude_offer_id=None):
     longest_turnaround = max(item_type.turnaround_days for item_type in item_types)
     window_end = return_day + datetime.timedelta(days=longest_turnaround)
     free = availability(
         item_type_ids=quantities.keys(), first_day=pickup_day, last_day=window_end, today=today,
-        exclude_reservation_id=exclude_reservation_id,
+        exclude_reservation_id=exclude_reservation_id, exclude_offer_id=exclude_offer_id,
     )
     for item_type in item_types:
         hold_until = return_day + datetime.timedelta(days=item_type.turnaround_days)
@@ -172,7 +189,7 @@ def _check_units(*, item_types, quantities, pickup_day, return_day, today, exclu
 
 
 def reservation_create(*, borrower, school, pickup_day, pickup_slot, return_day, lines, note="", actor=None,
-                       overrides=()):
+                       overrides=(), waitlist_offer=None):
     """Book one or more item types for one borrower, from a pickup day and slot to a return day.
 
     Arguments:
@@ -183,6 +200,9 @@ def reservation_create(*, borrower, school, pickup_day, pickup_slot, return_day,
         overrides: rules counter staff set aside for this booking (OVERRIDABLE_RULES: the lead
             time and the slot capacity); each one that would have refused is logged as an
             override event with the staff member.
+        waitlist_offer: the waiting-list entry whose open offer this booking takes (see
+            lending.waitlist.waitlist_offer_book): its held units count as free for it, and it
+            becomes booked with the reservation, or the booking is refused with offer_not_open.
 
     Raises BookingError with one of: override_not_allowed, not_a_teacher, unknown_school, quantity_invalid,
     mixed_locations, item_paused, qualification_missing, return_before_pickup, not_a_counter_day,
@@ -201,12 +221,18 @@ def reservation_create(*, borrower, school, pickup_day, pickup_slot, return_day,
         location, item_types = _lock_location_and_item_types(item_type_ids=list(quantities))
         if overrides and not actor.works_at(location):
             raise BookingError("override_not_allowed")
+        offer_id = None
+        if waitlist_offer is not None:
+            waitlist_offer = offer_lock_open(entry=waitlist_offer, borrower=borrower, quantities=quantities,
+                                             pickup_day=pickup_day, return_day=return_day, now=timezone.now())
+            offer_id = waitlist_offer.pk
         overridden = _check_rules(
             location=location, item_types=item_types, borrower=borrower, pickup_day=pickup_day,
             pickup_slot=pickup_slot, return_day=return_day, today=today, overrides=overrides,
+            exclude_offer_id=offer_id,
         )
         _check_units(item_types=item_types, quantities=quantities, pickup_day=pickup_day,
-                     return_day=return_day, today=today)
+                     return_day=return_day, today=today, exclude_offer_id=offer_id)
         reservation = Reservation(
             borrower=borrower, school=school, location=location, pickup_day=pickup_day,
             pickup_slot=pickup_slot, return_day=return_day, note=note,
@@ -225,6 +251,8 @@ def reservation_create(*, borrower, school, pickup_day, pickup_slot, return_day,
             ReservationEvent.objects.create(
                 reservation=reservation, actor=actor, action=ReservationEvent.Action.OVERRIDE, data={"rule": rule}
             )
+        if waitlist_offer is not None:
+            offer_booked(entry=waitlist_offer, reservation=reservation, actor=actor or borrower)
         catalogue_changed(location_ids=[location.pk])
     logger.info("reservation %s created by %s (overridden: %s)", reservation.code, (actor or borrower).pk,
                 ", ".join(overridden) or "nothing")
@@ -254,9 +282,12 @@ def reservation_change(*, reservation, actor, pickup_day=None, pickup_slot=None,
             raise BookingError("not_changeable")
         current_lines = {line.item_type_id: line.quantity for line in reservation.lines.all()}
         quantities = current_lines if new_quantities is None else new_quantities
+        # The item types it leaves too: the offer step below may hand their units to the waiting
+        # list, and every item type must be locked before the location.
         location, item_types = _lock_location_and_item_types(
-            item_type_ids=sorted(quantities), location_id=reservation.location_id
+            item_type_ids=sorted(set(quantities) | set(current_lines)), location_id=reservation.location_id
         )
+        item_types = [item_type for item_type in item_types if item_type.pk in quantities]
         new_pickup_day = pickup_day or reservation.pickup_day
         new_slot = pickup_slot or reservation.pickup_slot
         new_return_day = return_day or reservation.return_day
@@ -297,6 +328,7 @@ def reservation_change(*, reservation, actor, pickup_day=None, pickup_slot=None,
             reservation=reservation, actor=actor, action=ReservationEvent.Action.CHANGED,
             data={"before": before, "after": _snapshot(reservation, quantities)},
         ))
+        _offer_freed_units(current_lines, actor=actor)
         catalogue_changed(location_ids=[location.pk])
     return reservation
 
@@ -335,6 +367,7 @@ def reservation_cancel(*, reservation, actor, reason=""):
             reservation=reservation, actor=actor, action=ReservationEvent.Action.CANCELLED,
             data={"reason": reason} if reason else {},
         ))
+        _offer_freed_units(reservation.lines.values_list("item_type_id", flat=True), actor=actor)
         catalogue_changed(location_ids=[reservation.location_id])
     return reservation
 
@@ -719,6 +752,9 @@ def takeback_unit(*, unit, actor, condition, note="", handover_id=None):
                 reservation=reservation, actor=actor, action=ReservationEvent.Action.RETURNED,
                 data={"late": reservation.handovers.filter(returned_late=True).exists()},
             ))
+            if reservation.return_day >= timezone.localdate():  # back early: its last days are free
+                _offer_freed_units(reservation.lines.values_list("item_type_id", flat=True), actor=actor,
+                                   after_commit=True)
         catalogue_changed(location_ids=[reservation.location_id])
     return handover
 
@@ -742,6 +778,7 @@ def reservation_mark_no_show(*, reservation, actor):
         reservation.save(update_fields=["status", "sequence", "updated_at"])
         booking_event_notify(ReservationEvent.objects.create(
             reservation=reservation, actor=actor, action=ReservationEvent.Action.NO_SHOW))
+        _offer_freed_units(reservation.lines.values_list("item_type_id", flat=True), actor=actor)
         catalogue_changed(location_ids=[reservation.location_id])
     return reservation
 

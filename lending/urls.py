@@ -1,7 +1,7 @@
 from django.urls import path, re_path
 
 from accounts import api as accounts_api
-from lending import api
+from lending import api, waitlist_api
 
 app_name = "lending_api"
 
@@ -10,6 +10,9 @@ urlpatterns = [
     path("reservations/<str:code>/", api.ReservationDetailApi.as_view(), name="reservation_detail"),
     path("reservations/<str:code>/cancel/", api.ReservationCancelApi.as_view(), name="reservation_cancel"),
     path("reservations/<str:code>/colleague/", api.ReservationColleagueApi.as_view(), name="reservation_colleague"),
+    path("waitlist/", waitlist_api.WaitlistApi.as_view(), name="waitlist"),
+    path("waitlist/<int:pk>/", waitlist_api.WaitlistEntryApi.as_view(), name="waitlist_entry"),
+    path("waitlist/<int:pk>/book/", waitlist_api.WaitlistBookApi.as_view(), name="waitlist_book"),
     path("item-types/", api.ItemTypeListApi.as_view(), name="item_type_list"),
     path("item-types/<slug:slug>/", api.ItemTypeDetailApi.as_view(), name="item_type_detail"),
     path("availability/", api.AvailabilityApi.as_view(), name="availability"),

@@ -24,7 +24,7 @@ from catalog.labels import qr_matrix
 from catalog.models import ISO_WEEKDAYS, Location
 from lending.at_risk import bookings_at_risk
 from lending.calendar import calendar_for_reservation
-from lending.models import ReservationStatus
+from lending.models import ReservationStatus, WaitlistEntry
 from notifications.digest import counter_day_digest
 from notifications.models import Mail
 from notifications.unsubscribe import unsubscribe_token
@@ -50,6 +50,7 @@ KINDS = {
     K.AT_RISK: ("at_risk", False, False),
     K.DAILY_DIGEST: ("daily_digest", False, False),
     K.COLLEAGUE_NAMED: ("colleague_named", True, False),
+    K.WAITLIST_OFFER: ("waitlist_offer", False, False),
 }
 QR_CID_DOMAIN = "technikverleih"
 
@@ -123,6 +124,10 @@ def still_applies(mail):
     if mail.kind == K.COLLEAGUE_NAMED:  # not when the borrower named someone else since
         return reservation.colleague_id == mail.recipient_id and reservation.status in (
             ReservationStatus.CONFIRMED, ReservationStatus.HANDED_OUT)
+    if mail.kind == K.WAITLIST_OFFER:  # not when it was booked, declined or ran out since
+        return WaitlistEntry.objects.filter(
+            pk=mail.data["entry"], status=WaitlistEntry.Status.OFFERED, offered_at=mail.data["offered_at"],
+            offer_expires_at__gt=timezone.now()).exists()
     if mail.kind == K.QUALIFICATION_EXPIRING:  # not when it was renewed or withdrawn since
         return QualificationGrant.objects.filter(pk=mail.data["grant"], expires_on=mail.data["expires_on"]).exists()
     return True
@@ -240,7 +245,21 @@ def _digest_parts(mail):
     return context, subject, location
 
 
-NOTES = {K.QUALIFICATION_EXPIRING: _qualification_parts, K.DAILY_DIGEST: _digest_parts}
+def _waitlist_offer_parts(mail):
+    """Units held for the teacher next in line: what, for which days, until when."""
+    entry = WaitlistEntry.objects.select_related("item_type", "location").get(pk=mail.data["entry"])
+    context = {"item_name": entry.item_type.name, "quantity": entry.quantity, "pickup_day": entry.pickup_day,
+               "pickup_slot": entry.pickup_slot, "return_day": entry.return_day, "location": entry.location,
+               "expires_at": timezone.localtime(entry.offer_expires_at),
+               "bookings_url": site_url(reverse("frontend:my_bookings")) + "#warteliste"}
+    subject = _("Free for you until %(until)s: %(quantity)s × %(item)s") % {
+        "until": date_format(context["expires_at"], "j. F, H:i" if translation.get_language() == "de" else "j F, H:i"),
+        "quantity": entry.quantity, "item": entry.item_type.name}
+    return context, subject, entry.location
+
+
+NOTES = {K.QUALIFICATION_EXPIRING: _qualification_parts, K.DAILY_DIGEST: _digest_parts,
+         K.WAITLIST_OFFER: _waitlist_offer_parts}
 
 
 def _day(day):

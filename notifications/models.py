@@ -30,6 +30,7 @@ class Mail(models.Model):
         AT_RISK = "at_risk", _("booking at risk")
         DAILY_DIGEST = "daily_digest", _("the counter's day ahead")
         COLLEAGUE_NAMED = "colleague_named", _("named to pick up for a colleague")
+        WAITLIST_OFFER = "waitlist_offer", _("units offered from the waiting list")
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("queued")

@@ -23,15 +23,23 @@ KIND_OF_ACTION = {
 }
 
 
-def mail_queue(*, kind, key, recipient, reservation=None, event=None, requested_by=None, damage_report=None):
+def mail_queue(*, kind, key, recipient, reservation=None, event=None, requested_by=None, damage_report=None,
+               data=None):
     """Queue one mail, unless one with the same key is queued or sent already (then nothing).
 
     Call it inside the transaction of the change it reports: it is written, or rolled back, with
     it."""
     Mail.objects.bulk_create([Mail(
         kind=kind, key=key, recipient=recipient, reservation=reservation, event=event,
-        requested_by=requested_by, damage_report=damage_report, next_attempt_at=timezone.now(),
+        requested_by=requested_by, damage_report=damage_report, next_attempt_at=timezone.now(), data=data or {},
     )], ignore_conflicts=True)
+
+
+def waitlist_offer_notify(entry):
+    """Tell the teacher next in line that units are held for her, and until when."""
+    kind = Mail.Kind.WAITLIST_OFFER
+    mail_queue(kind=kind, key=f"{kind}:{entry.pk}:{entry.offered_at.isoformat()}", recipient=entry.borrower,
+               data={"entry": entry.pk, "offered_at": entry.offered_at.isoformat()})
 
 
 def booking_event_notify(event):

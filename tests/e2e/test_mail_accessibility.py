@@ -24,7 +24,7 @@ from django.utils import timezone
 from accounts.models import User
 from catalog.models import Location
 from lending.management.commands.load_demo import DEMO_LOCATION_SLUG, DemoLoader
-from lending.models import DamageReport, Handover, Reservation, ReservationStatus
+from lending.models import DamageReport, Handover, Reservation, ReservationStatus, WaitlistEntry
 from lending.services import damage_report_create, damage_report_settle
 from notifications.messages import build
 from notifications.models import Mail
@@ -75,6 +75,9 @@ def demo_mails():
              recipient=factories.make_user(username="kollegin", schools=[upcoming.school], first_name="Karla",
                                            last_name="Kollegin")),
     ]
+    offered = WaitlistEntry.objects.get(borrower=teacher, status=WaitlistEntry.Status.OFFERED)
+    mails.append(Mail(kind=K.WAITLIST_OFFER, key="offer", recipient=teacher,
+                      data={"entry": offered.pk, "offered_at": offered.offered_at.isoformat()}))
     assert {mail.kind for mail in mails} == set(K.values), "a kind of mail is not checked"
     return mails
 

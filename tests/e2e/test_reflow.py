@@ -247,7 +247,7 @@ def test_every_counter_page_reflows(page, screenshot, demo):
              f"{COUNTER}/exemplar/{on_loan.asset_tag}/", f"{COUNTER}/exemplar/{in_repair.asset_tag}/",
              f"{COUNTER}/spontan/", f"{COUNTER}/etiketten/", f"{COUNTER}/qualifikationen/",
              f"{COUNTER}/schaeden/", f"{COUNTER}/schaeden/{DamageReport.objects.get().pk}/",
-             f"{COUNTER}/statistik/", "/konto/profil/"]
+             f"{COUNTER}/statistik/", f"{COUNTER}/warteliste/", "/konto/profil/"]
     assert_reflows(check_pages(page, screenshot, paths))
 
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from catalog.models import UnitStatus
 from catalog.selectors import closure_on, counter_days
 from lending.availability import availability
-from lending.models import ReservationStatus
+from lending.models import ReservationStatus, WaitlistEntry
 from tests import factories
 
 BASE_DAY = datetime.date(2027, 3, 1)
@@ -51,6 +51,31 @@ reservation_specs = st.lists(
 )
 
 
+offer_specs = st.lists(
+    st.fixed_dictionaries({
+        "status": st.sampled_from(list(WaitlistEntry.Status)),
+        "pickup_offset": st.integers(min_value=-30, max_value=30),
+        "length": st.integers(min_value=0, max_value=12),
+        "item": st.integers(min_value=0, max_value=2),
+        "quantity": st.integers(min_value=1, max_value=4),
+        # Hours from "now" until the offer runs out: negative ones ran out already.
+        "expires_in": st.integers(min_value=-48, max_value=48),
+    }),
+    max_size=6,
+)
+NOW = datetime.datetime(2027, 3, 1, 12, 0, tzinfo=datetime.UTC)
+
+
+def brute_force_offered(*, offers, item_type_id, turnaround_days, day, excluded_id):
+    """Units of one item type held on one day by open waiting-list offers, one by one."""
+    return sum(
+        offer.quantity for offer in offers
+        if offer.item_type_id == item_type_id and offer.pk != excluded_id
+        and offer.status == WaitlistEntry.Status.OFFERED and offer.offer_expires_at > NOW
+        and offer.pickup_day <= day <= offer.return_day + datetime.timedelta(days=turnaround_days)
+    )
+
+
 def brute_force_held(*, reservations, item_type_id, turnaround_days, day, today, excluded_id):
     """Units of one item type held on one day, counted reservation by reservation."""
     held = 0
@@ -80,8 +105,11 @@ def test_the_engine_agrees_with_a_brute_force_count_per_day(location, school_a):
         window_length=st.integers(min_value=1, max_value=30),
         exclude_index=st.none() | st.integers(min_value=0, max_value=13),
         sub_range=st.tuples(st.integers(min_value=0, max_value=29), st.integers(min_value=0, max_value=29)),
+        offer_list=offer_specs,
+        exclude_offer_index=st.none() | st.integers(min_value=0, max_value=5),
     )
-    def check(item_specs, reservation_list, today_offset, window_offset, window_length, exclude_index, sub_range):
+    def check(item_specs, reservation_list, today_offset, window_offset, window_length, exclude_index, sub_range,
+              offer_list, exclude_offer_index):
         with transaction.atomic():
             item_types = []
             for spec in item_specs:
@@ -100,6 +128,17 @@ def test_the_engine_agrees_with_a_brute_force_count_per_day(location, school_a):
                     pickup_day=pickup_day, return_day=pickup_day + datetime.timedelta(days=spec["length"]),
                 )
                 reservations.append((reservation, lines))
+            offers = []
+            for rank, spec in enumerate(offer_list):
+                pickup_day = offset_day(spec["pickup_offset"])
+                offers.append(WaitlistEntry.objects.create(
+                    school=school_a, location=location, item_type=item_types[spec["item"] % len(item_types)][0],
+                    quantity=spec["quantity"], pickup_day=pickup_day, pickup_slot=datetime.time(9),
+                    return_day=pickup_day + datetime.timedelta(days=spec["length"]), status=spec["status"],
+                    rank=rank, offer_expires_at=NOW + datetime.timedelta(hours=spec["expires_in"])))
+            excluded_offer_id = None
+            if exclude_offer_index is not None and exclude_offer_index < len(offers):
+                excluded_offer_id = offers[exclude_offer_index].pk
             excluded_id = None
             if exclude_index is not None and exclude_index < len(reservations):
                 excluded_id = reservations[exclude_index][0].pk
@@ -110,6 +149,7 @@ def test_the_engine_agrees_with_a_brute_force_count_per_day(location, school_a):
             result = availability(
                 item_type_ids=[item_type.pk for item_type, _ in item_types], first_day=first_day,
                 last_day=last_day, today=today, exclude_reservation_id=excluded_id,
+                exclude_offer_id=excluded_offer_id, now=NOW,
             )
 
             assert set(result) == {item_type.pk for item_type, _ in item_types}
@@ -123,7 +163,9 @@ def test_the_engine_agrees_with_a_brute_force_count_per_day(location, school_a):
                     held = brute_force_held(
                         reservations=reservations, item_type_id=item_type.pk,
                         turnaround_days=spec["turnaround_days"], day=day, today=today, excluded_id=excluded_id,
-                    )
+                    ) + brute_force_offered(offers=offers, item_type_id=item_type.pk,
+                                            turnaround_days=spec["turnaround_days"], day=day,
+                                            excluded_id=excluded_offer_id)
                     assert entry.on(day).held == held, (item_type, day)
                     assert entry.on(day).free == max(loanable - held, 0)
                     expected_free.append(max(loanable - held, 0))

@@ -176,3 +176,22 @@ def test_the_unit_history_shows_every_step_newest_first(loan, units, clerk):
 
     assert [event.action for event in history] == ["damage_reported", "status_changed", "returned", "handed_out"]
     assert {event.actor for event in history} == {clerk}
+
+
+def test_a_loan_back_early_frees_its_last_days_for_the_waiting_list(
+        loan, units, clerk, item_type, school_b, teacher_b, django_capture_on_commit_callbacks):
+    from lending.models import WaitlistEntry
+    from lending.waitlist import waitlist_join
+
+    factories.make_reservation(location=item_type.location, school=school_b, lines={item_type: 1},
+                               pickup_day=NEXT_TUESDAY, return_day=NEXT_WEDNESDAY)
+    entry = waitlist_join(borrower=teacher_b, school=school_b, item_type=item_type, quantity=2,
+                          pickup_day=NEXT_TUESDAY, pickup_slot=datetime.time(10, 0), return_day=NEXT_WEDNESDAY)
+    with django_capture_on_commit_callbacks(execute=True):
+        takeback_unit(unit=units[0], actor=clerk, condition="complete")
+    entry.refresh_from_db()
+    assert entry.status == WaitlistEntry.Status.WAITING  # one unit still out: the booking holds on
+    with django_capture_on_commit_callbacks(execute=True):
+        takeback_unit(unit=units[1], actor=clerk, condition="complete")
+    entry.refresh_from_db()
+    assert entry.status == WaitlistEntry.Status.OFFERED

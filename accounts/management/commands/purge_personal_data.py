@@ -15,6 +15,7 @@ from django.utils import timezone
 from accounts.api_tokens import api_tokens_purge_expired
 from accounts.services import personal_data_purge
 from lending.services import IDEMPOTENCY_KEY_DAYS, idempotency_keys_purge
+from lending.waitlist import waitlist_purge
 from notifications.services import mails_purge
 
 
@@ -39,6 +40,8 @@ class Command(BaseCommand):
         self.stdout.write(f"  {result.handovers} hand-over(s): {verb} the person")
         self.stdout.write(f"  {result.damage_reports} settled damage report(s): {verb} the reporter")
         self.stdout.write(f"  {result.kept_for_open_damage_cases} booking(s) kept: open damage report")
+        entries = waitlist_purge(cutoff=result.cutoff, dry_run=dry_run)
+        self.stdout.write(f"  {entries} ended waiting-list entry(ies): {verb} the teacher")
         keys = idempotency_keys_purge(now=timezone.now(), dry_run=dry_run)
         self.stdout.write(f"  {keys} API idempotency key(s) older than {IDEMPOTENCY_KEY_DAYS} days: {verb}")
         tokens = api_tokens_purge_expired(now=timezone.now(), dry_run=dry_run)

@@ -39,7 +39,7 @@ from django.contrib.auth.hashers import make_password
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.test import Client
 from django.test.utils import CaptureQueriesContext, override_settings
 from django.urls import reverse
@@ -62,10 +62,12 @@ from lending.models import (
     ReservationLine,
     ReservationStatus,
     UnitEvent,
+    WaitlistEntry,
 )
 from lending.secrets import ALPHABET, CODE_LENGTH
 from lending.calendar_tokens import calendar_token_rotate
-from lending.services import reservation_create
+from lending.services import reservation_cancel, reservation_create
+from lending.waitlist import waitlist_join
 from notifications.delivery import deliver_due
 from notifications.models import Mail
 from notifications.reminders import reminders_queue
@@ -78,6 +80,7 @@ ONE_DAY = datetime.timedelta(days=1)
 BATCH = 5000
 LABELS = 1000  # the label sheet measured: issue target under 3 s
 MAIL_BENCH_MESSAGES = 200  # mails delivered by the worker row: issue target at least 50 a second
+WAITLIST_PEOPLE = 200  # people waiting for one item type in the waiting-list row (issue 13)
 REMINDER_BOOKINGS = 1000  # one counter day's bookings for the reminder rows: issue target under 5 s
 # Calendar feeds at the sizes of issue 5: a teacher with 500 bookings, a counter with 5,000
 # events (2,500 bookings), in a location of their own next to the large dataset.
@@ -651,6 +654,8 @@ class Command(BaseCommand):
         results.extend(self._measure_api(repeat=repeat, rng=rng, location=location, today=today))
         results.append(self._measure_labels(repeat=min(repeat, 5)))
         results.extend(self._measure_reminders(repeat=min(repeat, 5), today=today))
+        for people in (20, WAITLIST_PEOPLE):  # the same queries for a short line and a long one
+            results.extend(self._measure_waitlist_offers(repeat=min(repeat, 10), today=today, people=people))
         results.extend(self._measure_calendar(repeat=repeat, today=today))
         return results
 
@@ -984,6 +989,76 @@ class Command(BaseCommand):
             Reservation.objects.filter(pk__in=[reservation.pk for reservation in reservations]).delete()
             catalogue_changed()
         return results
+
+    def _measure_waitlist_offers(self, *, repeat, today, people):
+        """A cancellation that frees every unit of an item type while `people` teachers wait
+        for it (one unit each, over the counter's slots): the offer step runs in the cancellation's
+        transaction. Interleaved with the same cancellation while nobody waits (the entries set
+        aside), for the ratio."""
+        location = Location.objects.get(slug=BENCH_LOCATION_SLUG)
+        days_ahead = 60
+        day = today + datetime.timedelta(days=days_ahead)
+        day += datetime.timedelta(days=(2 - day.isoweekday()) % 7)  # a Tuesday
+        item_type = (ItemType.objects.filter(location=location, required_qualification__isnull=True, paused=False,
+                                             max_advance_days__gte=days_ahead + 7, min_lead_days__lte=days_ahead,
+                                             max_loan_days__gte=1)
+                     .annotate(loanable=Count("units", filter=Q(units__status=UnitStatus.AVAILABLE)))
+                     .filter(loanable__gte=2).order_by("pk").first())
+        teachers = [teacher for teacher in User.objects.filter(role=Role.TEACHER, is_active=True)
+                    .prefetch_related("schools").order_by("pk")[:people + 50] if teacher.schools.all()]
+        holder, people = teachers[0], teachers[1:people + 1]
+        slots = location.slot_times()
+        # A Tuesday the counter is open on, and the Wednesday after it.
+        while not any(open_day.is_open and open_day.day == day for open_day in
+                      counter_days(location=location, first_day=day, last_day=day)) or not any(
+                open_day.is_open for open_day in counter_days(location=location, first_day=day + ONE_DAY,
+                                                              last_day=day + ONE_DAY)):
+            day += datetime.timedelta(days=7)
+        return_day = day + ONE_DAY
+
+        def hold_everything():
+            free = availability(item_type_ids=[item_type.pk], first_day=day, last_day=return_day + datetime.timedelta(
+                days=item_type.turnaround_days), today=today)[item_type.pk]
+            return reservation_create(
+                borrower=holder, school=holder.schools.all()[0], pickup_day=day, pickup_slot=slots[0],
+                return_day=return_day,
+                lines={item_type.pk: free.min_free(day, return_day + datetime.timedelta(days=item_type.turnaround_days))})
+
+        made = [hold_everything()]
+        entries = [waitlist_join(borrower=teacher, school=teacher.schools.all()[0], item_type=item_type, quantity=1,
+                                 pickup_day=day, pickup_slot=slots[index % len(slots)], return_day=return_day).pk
+                   for index, teacher in enumerate(people)]
+        waiting = WaitlistEntry.objects.filter(pk__in=entries)
+        measured = {True: ([], [], [0]), False: ([], [], [0])}
+        offers = 0
+        try:
+            with _quiet_loggers("lending.services", "lending.waitlist"):
+                for _ in range(repeat):
+                    for with_people in (True, False):
+                        waiting.update(status=WaitlistEntry.Status.WAITING if with_people else WaitlistEntry.Status.LEFT,
+                                       offered_at=None, offer_expires_at=None)
+                        booking = made[-1] if made[-1].status == ReservationStatus.CONFIRMED else hold_everything()
+                        made.append(booking)
+                        times, counts, failures = measured[with_people]
+                        with CaptureQueriesContext(connection) as queries:
+                            started = time.perf_counter()
+                            reservation_cancel(reservation=booking, actor=holder)
+                            times.append((time.perf_counter() - started) * 1000)
+                        counts.append(data_queries(queries))
+                        booking.status = ReservationStatus.CANCELLED
+                        offered = waiting.filter(status=WaitlistEntry.Status.OFFERED).count()
+                        failures[0] += (offered == 0) if with_people else (offered != 0)
+                        offers = offered if with_people else offers
+        finally:
+            Mail.objects.filter(kind=Mail.Kind.WAITLIST_OFFER).delete()
+            WaitlistEntry.objects.filter(pk__in=entries).delete()
+            Mail.objects.filter(reservation__in=made).delete()
+            Reservation.objects.filter(pk__in=[booking.pk for booking in made]).delete()
+            catalogue_changed()
+        return [self._summary(f"cancellation, {len(people)} waiting: {offers} offers made", *measured[True][:2],
+                              measured[True][2][0]),
+                self._summary(f"the same cancellation, nobody waiting (interleaved with {len(people)})",
+                              *measured[False][:2], measured[False][2][0])]
 
     def _measure_labels(self, *, repeat):
         """A sheet of 1,000 QR labels (3 x 8 on A4), the units read from the database each time."""

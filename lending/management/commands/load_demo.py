@@ -27,7 +27,9 @@ from catalog.selectors import counter_days
 from catalog.services import closures_import_holidays
 from lending.exceptions import BookingError
 from lending.models import Handover, Reservation, ReservationEvent, ReservationLine, ReservationStatus, UnitEvent
+from lending.availability import availability
 from lending.services import reservation_cancel, reservation_create
+from lending.waitlist import waitlist_join
 
 DEMO_LOCATION_SLUG = "mz-dortmund"
 ONE_DAY = datetime.timedelta(days=1)
@@ -593,16 +595,43 @@ class DemoLoader:
 
     def _create_future_bookings(self):
         """Upcoming bookings through the real service, so they obey every booking rule."""
-        self._book_ahead(lines={"vr-koffer": 2}, weeks_ahead=1, loan_days=7, slot=datetime.time(9, 0))
+        vr = self._book_ahead(lines={"vr-koffer": 2}, weeks_ahead=1, loan_days=7, slot=datetime.time(9, 0))
         self._book_ahead(lines={"ipad-klassensatz": 2, "calliope-mini-klassensatz": 1}, weeks_ahead=2, loan_days=14,
                          slot=datetime.time(10, 0), school_number=TEACHER_SCHOOLS[1])
-        self._book_ahead(lines={"ozobot-klassensatz": 1}, weeks_ahead=3, loan_days=7, slot=datetime.time(11, 30))
+        ozobot = self._book_ahead(lines={"ozobot-klassensatz": 1}, weeks_ahead=3, loan_days=7,
+                                  slot=datetime.time(11, 30))
+        # The waiting list: for one more VR case in the VR week (waiting), and for one more Ozobot
+        # set, which units freed by a cancellation are offered to at once.
+        self._wait_for_more(vr, "vr-koffer")
+        extra = self._wait_for_more(ozobot, "ozobot-klassensatz")
+        if extra is not None:
+            reservation_cancel(reservation=extra, actor=self.teacher)
         self._book_ahead(lines={"3d-drucker": 1, "stickmaschine": 1}, weeks_ahead=5, loan_days=14,
                          slot=datetime.time(14, 0))
         cancelled = self._book_ahead(lines={"blue-bot-klassensatz": 2}, weeks_ahead=2, loan_days=7,
                                      slot=datetime.time(9, 30))
         if cancelled is not None:
             reservation_cancel(reservation=cancelled, actor=self.teacher)
+
+    def _wait_for_more(self, reservation, slug):
+        """Book out the units of `slug` that `reservation` left free (for the teacher's other
+        school), then put the teacher on the waiting list for one more; returns that booking."""
+        if reservation is None:
+            return None
+        item_type = self.item_types[slug]
+        hold_until = reservation.return_day + datetime.timedelta(days=item_type.turnaround_days)
+        free = availability(item_type_ids=[item_type.pk], first_day=reservation.pickup_day, last_day=hold_until,
+                            today=self.today)[item_type.pk].min_free(reservation.pickup_day, hold_until)
+        extra = None
+        if free:
+            extra = reservation_create(
+                borrower=self.teacher, school=self.teacher.schools.get(number=TEACHER_SCHOOLS[1]),
+                pickup_day=reservation.pickup_day, pickup_slot=reservation.pickup_slot,
+                return_day=reservation.return_day, lines={item_type: free})
+        waitlist_join(borrower=self.teacher, school=reservation.school, item_type=item_type, quantity=1,
+                      pickup_day=reservation.pickup_day, pickup_slot=reservation.pickup_slot,
+                      return_day=reservation.return_day)
+        return extra
 
     def _book_ahead(self, *, lines, weeks_ahead, loan_days, slot, school_number=TEACHER_SCHOOLS[0]):
         """Book the first pickup day from `weeks_ahead` on that the rules allow; None if there is none."""
