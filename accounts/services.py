@@ -22,6 +22,7 @@ from accounts.models import Role, User
 from lending.exceptions import BookingError
 from lending.models import DamageReport, Handover, Reservation, ReservationEvent, ReservationStatus, UnitEvent
 from lending.services import reservation_cancel
+from lending.waitlist import waitlist_entries_leave_all, waitlist_offers_after_commit
 
 logger = logging.getLogger(__name__)
 
@@ -139,12 +140,18 @@ def account_delete(*, user):
         code = account_deletion_refusal(user=user)
         if code is not None:
             raise AccountError(code)
+        # Her places on the waiting list end first, so that none is offered what her bookings free.
+        freed = waitlist_entries_leave_all(user=user)
         for reservation in account_bookings_to_cancel(user=user, today=today).order_by("pk"):
+            freed.update(reservation.lines.values_list("item_type_id", flat=True))
             try:
-                reservation_cancel(reservation=reservation, actor=user)
+                # Several cancellations in one transaction: their offers to the waiting list are
+                # made once it is committed (each would lock item types after another's location).
+                reservation_cancel(reservation=reservation, actor=user, offer_freed=False)
             except BookingError:
                 # A unit was assigned at the counter after all: that is a loan.
                 raise AccountError("on_loan") from None
+        waitlist_offers_after_commit(item_type_ids=freed)
         user_pk = user.pk
         # What would still name the person: their own notes on bookings, and the admin history
         # of their account (qualification grants name them there).

@@ -87,8 +87,9 @@ def counter_waitlist(request, location):
     location = counter_location_get(user=request.user, slug=location)
     status = 200
     if request.method == "POST":
-        entry = get_object_or_404(WaitlistEntry, pk=request.POST.get("entry") if str(
-            request.POST.get("entry", "")).isdigit() else None, location=location)
+        posted = str(request.POST.get("entry", ""))
+        entry = get_object_or_404(WaitlistEntry, location=location,
+                                  pk=int(posted) if posted.isascii() and posted.isdigit() and len(posted) < 10 else None)
         form = WaitlistStaffForm(request.POST)
         if not form.is_valid():
             messages.error(request, BookingError("waitlist_reason_required").message)
@@ -119,9 +120,9 @@ def _staff_action(entry, data, actor):
     index = next((i for i, other in enumerate(line) if other.pk == entry.pk), None)
     if index is None:
         raise BookingError("entry_not_active")
+    if (data["action"] == "up" and index == 0) or (data["action"] == "down" and index == len(line) - 1):
+        raise BookingError("waitlist_cannot_move")
     if data["action"] == "up":
-        if index == 0:
-            return
         before = line[index - 1]
     else:
         before = line[index + 2] if index + 2 < len(line) else None

@@ -46,6 +46,7 @@ BOOKING_ERRORS = {
     "waitlist_reason_required": (
         _("Say in a few words (at most 500 characters) why: the change is logged."), 400),
     "waitlist_staff_only": (_("Only staff of this counter can reorder its waiting list."), 403),
+    "waitlist_cannot_move": (_("This entry is already first (or last) in line."), 409),
     # Hand-over and take-back at the counter
     "not_handoverable": (_("This booking cannot be handed out: it is cancelled, returned or was not picked up."), 409),
     "not_pickup_day_yet": (_("This booking cannot be handed out before its pickup day."), 409),

@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, OuterRef, Prefetch, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.http import Http404
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import QualificationGrant, Role, User
@@ -165,12 +166,17 @@ def bookable_days(*, location, item_types, today):
 
 
 def slots_full(*, location, day):
-    """The pickup slots of `day` that already have as many confirmed pickups as they take. One query."""
-    taken = (
-        Reservation.objects.filter(location=location, pickup_day=day, status=ReservationStatus.CONFIRMED)
-        .values("pickup_slot").annotate(count=Count("pk")).order_by()
-    )
-    return {row["pickup_slot"] for row in taken if row["count"] >= location.slot_capacity}
+    """The pickup slots of `day` that already have as many confirmed pickups and open waiting-list
+    offers as they take (the count the booking service makes). Two queries."""
+    counts = {}
+    for rows in (
+        Reservation.objects.filter(location=location, pickup_day=day, status=ReservationStatus.CONFIRMED),
+        WaitlistEntry.objects.filter(location=location, pickup_day=day, status=WaitlistEntry.Status.OFFERED,
+                                     offer_expires_at__gt=timezone.now()),
+    ):
+        for row in rows.values("pickup_slot").annotate(count=Count("pk")).order_by():
+            counts[row["pickup_slot"]] = counts.get(row["pickup_slot"], 0) + row["count"]
+    return {slot for slot, count in counts.items() if count >= location.slot_capacity}
 
 
 # Counter --------------------------------------------------------------------------------------------
@@ -408,7 +414,7 @@ def waitlist_of_borrower(*, borrower):
 
 def waitlist_entry_get_for_user(*, user, pk):
     """One of the user's own waiting-list entries; 404 for anyone else's (or a malformed id)."""
-    if not str(pk).isdigit() or int(pk) > ID_MAX:
+    if not (str(pk).isascii() and str(pk).isdigit()) or int(pk) > ID_MAX:
         raise Http404
     entry = WaitlistEntry.objects.filter(pk=pk, borrower=user).select_related("item_type", "school").first()
     if entry is None:

@@ -224,7 +224,8 @@ def reservation_create(*, borrower, school, pickup_day, pickup_slot, return_day,
         offer_id = None
         if waitlist_offer is not None:
             waitlist_offer = offer_lock_open(entry=waitlist_offer, borrower=borrower, quantities=quantities,
-                                             pickup_day=pickup_day, return_day=return_day, now=timezone.now())
+                                             pickup_day=pickup_day, pickup_slot=pickup_slot, return_day=return_day,
+                                             now=timezone.now())
             offer_id = waitlist_offer.pk
         overridden = _check_rules(
             location=location, item_types=item_types, borrower=borrower, pickup_day=pickup_day,
@@ -336,11 +337,13 @@ def reservation_change(*, reservation, actor, pickup_day=None, pickup_slot=None,
 CANCEL_REASON_MAX_LENGTH = 500
 
 
-def reservation_cancel(*, reservation, actor, reason=""):
+def reservation_cancel(*, reservation, actor, reason="", offer_freed=True):
     """Cancel a confirmed reservation whose pickup day has not passed; its units are free again.
 
     Staff cancelling someone else's booking say why (`reason`, kept in the event log and told to
-    the borrower in the cancellation mail); the borrower need not.
+    the borrower in the cancellation mail); the borrower need not. The freed units are offered to
+    the waiting list in the same transaction, unless `offer_freed` is False (a caller cancelling
+    several bookings in one transaction offers them itself once it is committed).
 
     Raises BookingError("not_cancellable") for any other state, and once the counter has assigned
     a unit to it (a hand-over in progress): the unit is in the borrower's hands or on the desk;
@@ -367,7 +370,8 @@ def reservation_cancel(*, reservation, actor, reason=""):
             reservation=reservation, actor=actor, action=ReservationEvent.Action.CANCELLED,
             data={"reason": reason} if reason else {},
         ))
-        _offer_freed_units(reservation.lines.values_list("item_type_id", flat=True), actor=actor)
+        if offer_freed:
+            _offer_freed_units(reservation.lines.values_list("item_type_id", flat=True), actor=actor)
         catalogue_changed(location_ids=[reservation.location_id])
     return reservation
 
@@ -752,9 +756,9 @@ def takeback_unit(*, unit, actor, condition, note="", handover_id=None):
                 reservation=reservation, actor=actor, action=ReservationEvent.Action.RETURNED,
                 data={"late": reservation.handovers.filter(returned_late=True).exists()},
             ))
-            if reservation.return_day >= timezone.localdate():  # back early: its last days are free
-                _offer_freed_units(reservation.lines.values_list("item_type_id", flat=True), actor=actor,
-                                   after_commit=True)
+            # Back early its last days are free; back late, the days from today on that it held.
+            _offer_freed_units(reservation.lines.values_list("item_type_id", flat=True), actor=actor,
+                               after_commit=True)
         catalogue_changed(location_ids=[reservation.location_id])
     return handover
 

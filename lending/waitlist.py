@@ -13,7 +13,7 @@ and are offered the units when they become free.
 - `waitlist_offer_book` makes the booking through `reservation_create` with all its rules; the
   offer's own hold counts as free for it.
 - Offers not taken in time lapse (the next in line is offered), and entries whose pickup day has
-  come expire: `waitlist_process`, run by `manage.py process_waitlist` every few minutes.
+  passed expire: `waitlist_process`, run by `manage.py process_waitlist` every few minutes.
 """
 
 import datetime
@@ -25,6 +25,7 @@ from django.db.models import F, Max, Min
 from django.utils import timezone
 
 from catalog.models import ItemType
+from catalog.versions import catalogue_changed
 from lending.availability import availability
 from lending.exceptions import BookingError
 from lending.models import Reservation, ReservationStatus, WaitlistEntry, WaitlistEvent
@@ -52,7 +53,7 @@ def _rank(now):
 
 def waitlist_join(*, borrower, school, item_type, quantity, pickup_day, pickup_slot, return_day, actor=None):
     """Put `borrower` in line for `quantity` units of `item_type` from `pickup_day` (`pickup_slot`)
-    to `return_day`; returns the entry, or the offer it became at once.
+    to `return_day`; returns the entry.
 
     Raises BookingError with every code of `reservation_create` except not_enough_units and
     slot_full, and waitlist_not_needed (the units and the slot are free: book them),
@@ -134,14 +135,22 @@ def _offers_make_at(*, item_type_ids, now, today, actor):
     item_types = {item_type.pk: item_type for item_type in item_types}
     entries = list(WaitlistEntry.objects.select_for_update().filter(
         item_type_id__in=item_type_ids, status__in=ACTIVE_STATUSES).order_by("rank", "pk"))
-    waiting = []
+    waiting, lapsed = [], False
     for entry in entries:
         if entry.status == S.OFFERED and entry.offer_expires_at <= now:
             _end(entry, S.LAPSED, WaitlistEvent.Action.LAPSED, actor=None)
+            lapsed = True
         elif entry.status == S.WAITING and entry.pickup_day < today:
             _end(entry, S.EXPIRED, WaitlistEvent.Action.EXPIRED, actor=None)
         elif entry.status == S.WAITING:
             waiting.append(entry)
+    offered = _offer_in_line(waiting, location=location, item_types=item_types, now=now, today=today, actor=actor)
+    if lapsed or offered:
+        catalogue_changed(location_ids=[location.pk])  # what the catalogue and calendars show as free moved
+    return offered
+
+
+def _offer_in_line(waiting, *, location, item_types, now, today, actor):
     if not waiting:
         return []
     window = WaitlistEntry.objects.filter(pk__in=[entry.pk for entry in waiting]).aggregate(
@@ -180,9 +189,8 @@ def _may_book(entry, location, item_type, today, now):
     """Whether the booking rules would let the entry's teacher book it now: qualification, lead
     time, counter days and the slot's room (open offers counted); the units were checked."""
     borrower = entry.borrower
-    if not borrower.is_active or not borrower.is_teacher or not borrower.schools.filter(pk=entry.school_id).exists():
-        return False
     try:
+        _check_borrower(borrower=borrower, school=entry.school)
         _check_rules(location=location, item_types=[item_type], borrower=borrower, pickup_day=entry.pickup_day,
                      pickup_slot=entry.pickup_slot, return_day=entry.return_day, today=today, check_slot=False)
     except BookingError:
@@ -235,6 +243,7 @@ def _take_off(entry, status, action, *, actor, data):
     _end(entry, status, action, actor=actor, data=data)
     if was_offered:
         waitlist_offers_make(item_type_ids=[entry.item_type_id], actor=actor)
+        catalogue_changed(location_ids=[entry.location_id])  # its held units are free, or offered anew
 
 
 def _staff_reason(reason):
@@ -267,6 +276,11 @@ def waitlist_move(*, entry, actor, before, reason):
                 raise BookingError("entry_not_active")
             previous = others[index - 1].rank if index > 0 else others[index].rank - 2
             rank = (previous + others[index].rank) / 2
+            if not previous < rank < others[index].rank:  # the gap ran out after many moves: renumber
+                for number, other in enumerate(others):
+                    WaitlistEntry.objects.filter(pk=other.pk).update(rank=float(number * 2))
+                    other.rank = float(number * 2)
+                rank = others[index].rank - 1
         before_place = line.index(entry) + 1
         entry.rank = rank
         entry.save(update_fields=["rank", "updated_at"])
@@ -313,3 +327,22 @@ def waitlist_purge(*, cutoff, dry_run=False):
             WaitlistEvent.objects.filter(entry__in=ended, actor_id=F("entry__borrower_id")).update(actor=None)
             ended.update(borrower=None)
     return count
+
+
+def waitlist_entries_leave_all(*, user):
+    """End every active place of `user` on the waiting list (her account is being deleted); returns
+    the item types whose offers are freed. Call `waitlist_offers_after_commit` with them."""
+    entries = WaitlistEntry.objects.select_for_update().filter(borrower=user, status__in=ACTIVE_STATUSES)
+    item_type_ids = set()
+    for entry in entries:
+        item_type_ids.add(entry.item_type_id)
+        _end(entry, S.LEFT, WaitlistEvent.Action.LEFT, actor=None, data={"account_deleted": True})
+    return item_type_ids
+
+
+def waitlist_offers_after_commit(*, item_type_ids):
+    """Run the offer step for `item_type_ids` once the current transaction is committed, in a
+    transaction of its own (for callers whose own locks would come in the wrong order)."""
+    item_type_ids = sorted(set(item_type_ids))
+    if item_type_ids:
+        transaction.on_commit(lambda: waitlist_offers_make(item_type_ids=item_type_ids), robust=True)

@@ -19,14 +19,14 @@ def open_offers_in_slot(*, location, day, slot, exclude_offer_id=None, now=None)
     return offers.count()
 
 
-def offer_lock_open(*, entry, borrower, quantities, pickup_day, return_day, now):
+def offer_lock_open(*, entry, borrower, quantities, pickup_day, pickup_slot, return_day, now):
     """Lock `entry` (after the item types and the location, see lending.services) and return it
     if it is an open offer to `borrower` for exactly this booking; else
     BookingError("offer_not_open")."""
     entry = WaitlistEntry.objects.select_for_update().filter(pk=entry.pk).first()
     if (entry is None or entry.borrower_id != getattr(borrower, "pk", None) or not entry.offer_is_open(now)
             or quantities != {entry.item_type_id: entry.quantity}
-            or (pickup_day, return_day) != (entry.pickup_day, entry.return_day)):
+            or (pickup_day, pickup_slot, return_day) != (entry.pickup_day, entry.pickup_slot, entry.return_day)):
         raise BookingError("offer_not_open")
     return entry
 

@@ -305,3 +305,39 @@ def test_the_offer_mail_arrives_once_says_until_when_and_is_skipped_once_booked(
     waitlist_offer_book(entry=entry, actor=teacher_a)
     Mail.objects.filter(kind=Mail.Kind.WAITLIST_OFFER).update(status=Mail.Status.QUEUED)
     assert deliver_due().skipped == 1
+
+
+def test_deleting_her_account_ends_her_places_and_offers_what_her_bookings_free(
+        booked_out, teacher_a, school_a, teacher_b, third, item_type, django_capture_on_commit_callbacks):
+    from accounts.services import account_delete
+
+    theirs = join(third, school_a, item_type, 3)
+    mine = join(teacher_a, school_a, item_type, 1)
+    with django_capture_on_commit_callbacks(execute=True):
+        account_delete(user=teacher_b)  # Bob's booking of all three is cancelled: Dora's request fits
+    theirs.refresh_from_db()
+    mine.refresh_from_db()
+    assert (mine.status, theirs.status) == (WaitlistEntry.Status.WAITING, WaitlistEntry.Status.OFFERED)
+    with django_capture_on_commit_callbacks(execute=True):
+        account_delete(user=third)  # her offer ends with her account, and goes to the next in line
+    mine.refresh_from_db()
+    assert WaitlistEntry.objects.get(pk=theirs.pk).status == WaitlistEntry.Status.LEFT
+    assert mine.status == WaitlistEntry.Status.OFFERED
+
+
+def test_offers_and_lapses_move_the_catalogue_version_and_the_slot_picker_counts_offers(
+        booked_out, teacher_a, school_a, teacher_b, item_type, location, time_machine):
+    from catalog.models import Location
+    from lending.selectors import slots_full
+
+    location.slot_capacity = 1
+    location.save()
+    entry = join(teacher_a, school_a, item_type, 1)
+    reservation_cancel(reservation=booked_out, actor=teacher_b)
+    assert slots_full(location=location, day=NEXT_TUESDAY) == {SLOT}  # the offer's place in the slot
+    version = Location.objects.get(pk=location.pk).version
+    entry.refresh_from_db()
+    time_machine.move_to(entry.offer_expires_at + datetime.timedelta(minutes=1), tick=False)
+    assert slots_full(location=location, day=NEXT_TUESDAY) == set()
+    waitlist_process()
+    assert Location.objects.get(pk=location.pk).version > version

@@ -134,3 +134,17 @@ def test_the_api_joins_lists_books_and_leaves(client, booked_out, teacher_a, sch
     assert (response.status_code, response.json()["code"]) == (409, "entry_not_active")
     client.force_login(teacher_b)
     assert client.get(reverse("lending_api:waitlist_entry", args=[entry["id"]])).status_code == 404
+
+
+def test_odd_ids_and_impossible_moves_are_4xx(client, booked_out, teacher_a, school_a, item_type, clerk, location):
+    entry = factories.make_waitlist_entry(borrower=teacher_a, school=school_a, item_type=item_type,
+                                          pickup_day=NEXT_TUESDAY, return_day=NEXT_WEDNESDAY)
+    client.force_login(teacher_a)
+    assert client.post("/warteliste/%C2%B2/buchen/").status_code == 404
+    assert client.post("/warteliste/%C2%B2/verlassen/").status_code == 404
+    client.force_login(clerk)
+    url = reverse("frontend:counter_waitlist", args=[location.slug])
+    assert client.post(url, {"entry": "²", "action": "up", "reason": "x"}).status_code == 404
+    response = client.post(url, {"entry": entry.pk, "action": "up", "reason": "Vorziehen"})
+    assert response.status_code == 409
+    assert not WaitlistEvent.objects.filter(action=WaitlistEvent.Action.MOVED).exists()
