@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
+from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
 
@@ -16,6 +17,11 @@ class SchoolType(models.TextChoices):
     WEITERBILDUNGSKOLLEG = "weiterbildungskolleg", _("Adult education college (Weiterbildungskolleg)")
 
 
+# A German postcode: five digits.
+POSTCODE_VALIDATOR = RegexValidator(r"^[0-9]{5}$", _("Enter a postcode of five digits."))
+PHONE_VALIDATOR = RegexValidator(r"^\+?[0-9 ()/-]{3,40}$", _("Enter a phone number: digits, spaces and + ( ) / -."))
+
+
 class School(models.Model):
     number = models.CharField(_("school number"), max_length=20, unique=True)
     name = models.CharField(_("name"), max_length=200)
@@ -23,6 +29,16 @@ class School(models.Model):
     # The identifier the school single sign-on sends (VIDIS `schulkennung`); filled in issue 4.
     sso_id = models.CharField(_("single sign-on id"), max_length=100, blank=True, db_index=True)
     active = models.BooleanField(_("active"), default=True)
+    # Where the counter's tour delivers (Lieferung), kept by administrators.
+    street = models.CharField(_("street and number"), max_length=200, blank=True)
+    postcode = models.CharField(_("postcode"), max_length=5, blank=True, validators=[POSTCODE_VALIDATOR])
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    office_phone = models.CharField(_("school office phone"), max_length=40, blank=True,
+                                    validators=[PHONE_VALIDATOR])
+    delivery_notes = models.TextField(
+        _("delivery notes"), blank=True, max_length=500,
+        help_text=_("For the driver, e.g. “Hausmeister, Eingang Hofseite”."),
+    )
 
     class Meta:
         ordering = ["name"]
@@ -31,6 +47,14 @@ class School(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.number})"
+
+    @property
+    def has_delivery_address(self):
+        return bool(self.street.strip() and self.postcode and self.city.strip())
+
+    def delivery_address_lines(self):
+        """The address as the tour list and the booking form show it."""
+        return [self.name, self.street, f"{self.postcode} {self.city}"] if self.has_delivery_address else []
 
 
 class Qualification(models.Model):

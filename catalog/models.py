@@ -21,6 +21,12 @@ def validate_weekdays(value):
         raise ValidationError(_("Enter a list of ISO weekdays from 1 (Monday) to 7 (Sunday)."))
 
 
+def validate_optional_weekdays(value):
+    """An empty list (meaning: the counter weekdays) or a list of ISO weekdays."""
+    if value != []:
+        validate_weekdays(value)
+
+
 def default_counter_weekdays():
     return [2, 3]  # Tuesday and Wednesday
 
@@ -54,6 +60,28 @@ class Location(models.Model):
         _("lending terms"), blank=True,
         help_text=_("Printed on the loan slip above the signatures. Leave empty for the standard terms."),
     )
+    # Delivery to schools (Lieferung): the counter's tour brings deliverable items to the school
+    # and, unless told otherwise, collects them at the end.
+    deliveries_per_day = models.PositiveSmallIntegerField(
+        _("deliveries per tour day"), default=0,
+        help_text=_("How many deliveries the tour can take on one day; 0: this counter does not deliver."),
+    )
+    delivery_weekdays = models.JSONField(
+        _("delivery weekdays"), default=list, blank=True, validators=[validate_optional_weekdays],
+        help_text=_("ISO weekdays the tour runs, e.g. [2, 3]; empty: the counter weekdays."),
+    )
+    delivery_lead_days = models.PositiveSmallIntegerField(
+        _("notice for a delivery (days)"), default=7,
+        help_text=_("Days between booking and delivery at least; an item's own longer notice applies too."),
+    )
+    tour_packing_days = models.PositiveSmallIntegerField(
+        _("packed days before the delivery"), default=1, validators=[MaxValueValidator(14)],
+        help_text=_("The units leave the shelf this many days before the delivery day (the tour packs)."),
+    )
+    collection_by_tour = models.BooleanField(
+        _("the tour collects at the end"), default=True,
+        help_text=_("Otherwise the school brings the items back to the counter."),
+    )
 
     # When it last changed: calendar feeds show counter hours, addresses and item names, and their
     # ETag must change with them (lending.calendar).
@@ -73,6 +101,14 @@ class Location(models.Model):
     def clean(self):
         if self.opens_at and self.closes_at and self.opens_at >= self.closes_at:
             raise ValidationError({"closes_at": _("The counter must close after it opens.")})
+
+    @property
+    def delivers(self):
+        return self.deliveries_per_day > 0
+
+    def tour_weekdays(self):
+        """The ISO weekdays the delivery tour runs."""
+        return self.delivery_weekdays or self.counter_weekdays
 
     def slot_times(self):
         """The start times of the pickup slots of one counter day."""
