@@ -133,6 +133,9 @@ def page(browser, live_server, request):
 
     context.route(re.compile(r"^(https?|wss?)://"), only_local)
     page = context.new_page()
+    # The window has the focus, whatever an earlier test opened: a page whose window is in the
+    # background reports no element as focused ("inactive"), which focus tests would misread.
+    page.bring_to_front()
     yield page
 
     report = getattr(request.node, "_e2e_report_call", None)

@@ -67,6 +67,7 @@ def test_join_the_waiting_list_get_the_offer_and_book_it(page, browser, live_ser
         expect(bob).to_have_url(re.compile(r"/buchungen/$"))
     finally:
         other.close()
+        page.bring_to_front()  # Bob's window had the focus
     taken.refresh_from_db()
     assert taken.status == ReservationStatus.CANCELLED
 
