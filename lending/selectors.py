@@ -413,10 +413,11 @@ def waitlist_of_borrower(*, borrower):
 
 
 def waitlist_entry_get_for_user(*, user, pk):
-    """One of the user's own waiting-list entries; 404 for anyone else's (or a malformed id)."""
+    """One of the user's own waiting-list entries, with its place in line; 404 for anyone else's
+    (or a malformed id)."""
     if not (str(pk).isascii() and str(pk).isdigit()) or int(pk) > ID_MAX:
         raise Http404
-    entry = WaitlistEntry.objects.filter(pk=pk, borrower=user).select_related("item_type", "school").first()
+    entry = _with_place(WaitlistEntry.objects.filter(pk=pk, borrower=user)).select_related("item_type", "school").first()
     if entry is None:
         raise Http404
     return entry

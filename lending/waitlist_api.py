@@ -20,8 +20,8 @@ from lending.waitlist import waitlist_join, waitlist_leave, waitlist_offer_book
 
 
 def _entry_out(user, entry):
-    fresh = next((candidate for candidate in waitlist_of_borrower(borrower=user) if candidate.pk == entry.pk), entry)
-    return WaitlistEntrySerializer(fresh).data
+    """The entry as it stands now, with its place in line (one query)."""
+    return WaitlistEntrySerializer(waitlist_entry_get_for_user(user=user, pk=entry.pk)).data
 
 
 class WaitlistApi(ApiView):
@@ -57,7 +57,7 @@ class WaitlistEntryApi(ApiView):
 
     @extend_schema(responses={200: WaitlistEntrySerializer, 403: ErrorSerializer, 404: ErrorSerializer})
     def get(self, request, pk):
-        return Response(_entry_out(request.user, waitlist_entry_get_for_user(user=request.user, pk=pk)))
+        return Response(WaitlistEntrySerializer(waitlist_entry_get_for_user(user=request.user, pk=pk)).data)
 
     @extend_schema(responses={200: WaitlistEntrySerializer, 403: ErrorSerializer, 404: ErrorSerializer,
                               409: ErrorSerializer})
