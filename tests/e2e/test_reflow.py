@@ -159,6 +159,8 @@ def sign_in(page, username, password, *, secret=None):
     if secret:
         page.locator("input[name=code]").fill(factories.totp_code(secret))
         page.locator("input[name=code]").press("Enter")
+        # The code page has a logout form of its own (its Cancel): wait until it is left.
+        expect(page).not_to_have_url(re.compile(r"/2fa/authenticate/"))
     expect(page.locator("form.logout-form, form[action$='/konto/logout/']").first).to_be_attached()
 
 

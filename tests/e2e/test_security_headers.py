@@ -60,6 +60,8 @@ def sign_in(page, username, *, one_time_code=False):
     if one_time_code:
         page.locator("input[name=code]").fill(factories.totp_code())
         page.locator("input[name=code]").press("Enter")
+        # The code page has a logout form of its own (its Cancel): wait until it is left.
+        expect(page).not_to_have_url(re.compile(r"/2fa/authenticate/"))
     # Signed in once the page after the form is there: a goto before that would abort the POST.
     expect(page.locator("form[action$='/konto/logout/']").first).to_be_attached()
 
