@@ -69,6 +69,8 @@ class TeacherSearchForm(forms.Form):
 OVERRIDE_LABELS = {
     "too_soon": _("Ignore the lead time of the items"),
     "slot_full": _("Ignore the slot capacity"),
+    "delivery_too_soon": _("Ignore the notice for a delivery"),
+    "delivery_day_full": _("Ignore the tour's capacity"),
 }
 
 

@@ -1,7 +1,9 @@
 """The availability engine: how many units of each item type are free on each day.
 
 A reservation holds units of an item type from its pickup day through its return day plus the
-item type's turnaround buffer (charging, cleaning, wiping). A loan that is handed out and not back
+item type's turnaround buffer (charging, cleaning, wiping). A delivery to a school holds from the
+day the tour packs it (its `hold_days_before`) through the day after the tour collects it (its
+`hold_days_after`), plus the buffer; both are fixed on the reservation when it is booked. A loan that is handed out and not back
 by its return day keeps holding through today (plus the buffer), because the units are not on the
 shelf. An open offer from the waiting list holds like a confirmed booking until it is taken or
 runs out (lending/waitlist.py). Only units whose status is loanable count; units in maintenance, lost or retired do not.
@@ -20,11 +22,17 @@ counts, one for the reservation lines and waiting-list offers that overlap the w
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import CharField, Count, Q, Value
+from django.db.models import CharField, Count, PositiveSmallIntegerField, Q, Value
 from django.utils import timezone
 
 from catalog.models import LOANABLE_UNIT_STATUSES, ItemType
-from lending.models import HOLDING_STATUSES, ReservationLine, ReservationStatus, WaitlistEntry
+from lending.models import (
+    HOLDING_STATUSES,
+    MAX_HOLD_DAYS_BEFORE,
+    ReservationLine,
+    ReservationStatus,
+    WaitlistEntry,
+)
 
 ONE_DAY = datetime.timedelta(days=1)
 # Up to this many item types the lines query names them; beyond, it reads the whole window.
@@ -73,11 +81,16 @@ class ItemTypeAvailability:
         return max(self.loanable - max(self.held_per_day[start:stop]), 0)
 
 
-def hold_end(*, return_day, status, turnaround_days, today):
-    """The last day a reservation holds its units."""
+def hold_end(*, return_day, status, turnaround_days, today, days_after=0):
+    """The last day a reservation holds its units (`days_after`: its hold_days_after)."""
     if status == ReservationStatus.HANDED_OUT and return_day < today:
         return_day = today
-    return return_day + datetime.timedelta(days=turnaround_days)
+    return return_day + datetime.timedelta(days=turnaround_days + days_after)
+
+
+# The most days after its return day a reservation holds besides the turnaround (a delivery
+# collected by the tour: one); the lines query widens its window by it.
+MAX_HOLD_DAYS_AFTER = 1
 
 
 def availability(*, item_type_ids, first_day, last_day, today, exclude_reservation_id=None, exclude_offer_id=None,
@@ -121,9 +134,10 @@ def availability(*, item_type_ids, first_day, last_day, today, exclude_reservati
     assert set(HOLDING_STATUSES) == {ReservationStatus.CONFIRMED, ReservationStatus.HANDED_OUT}
     lines = ReservationLine.objects.filter(
         Q(reservation__status=ReservationStatus.CONFIRMED,
-          reservation__return_day__gte=first_day - datetime.timedelta(days=longest_turnaround))
+          reservation__return_day__gte=first_day - datetime.timedelta(days=longest_turnaround + MAX_HOLD_DAYS_AFTER))
         | Q(reservation__status=ReservationStatus.HANDED_OUT),
-        reservation__pickup_day__lte=last_day,
+        # A delivery starts holding before its pickup (delivery) day, when the tour packs.
+        reservation__pickup_day__lte=last_day + datetime.timedelta(days=MAX_HOLD_DAYS_BEFORE),
     ).order_by()
     if len(result) <= FEW_ITEM_TYPES:
         lines = lines.filter(item_type_id__in=result.keys())
@@ -142,25 +156,29 @@ def availability(*, item_type_ids, first_day, last_day, today, exclude_reservati
     if exclude_offer_id is not None:
         offers = offers.exclude(pk=exclude_offer_id)
     rows = lines.values_list(
-        "item_type_id", "quantity", "reservation__pickup_day", "reservation__return_day", "reservation__status"
+        "item_type_id", "quantity", "reservation__pickup_day", "reservation__return_day", "reservation__status",
+        "reservation__hold_days_before", "reservation__hold_days_after",
     ).union(
-        offers.annotate(hold_status=Value(ReservationStatus.CONFIRMED.value, output_field=CharField()))
-        .values_list("item_type_id", "quantity", "pickup_day", "return_day", "hold_status"),
+        offers.annotate(hold_status=Value(ReservationStatus.CONFIRMED.value, output_field=CharField()),
+                        no_days=Value(0, output_field=PositiveSmallIntegerField()))
+        .values_list("item_type_id", "quantity", "pickup_day", "return_day", "hold_status", "no_days", "no_days"),
         all=True,
     )
 
     # Difference array per item type: +quantity on the first held day, -quantity after the last.
     deltas = {item_type_id: [0] * (window_length + 1) for item_type_id in result}
-    for item_type_id, quantity, pickup_day, return_day, status in rows:
+    for item_type_id, quantity, pickup_day, return_day, status, days_before, days_after in rows:
         entry = result.get(item_type_id)
         if entry is None:
             continue
         last_held = hold_end(
-            return_day=return_day, status=status, turnaround_days=entry.turnaround_days, today=today
+            return_day=return_day, status=status, turnaround_days=entry.turnaround_days, today=today,
+            days_after=days_after,
         )
-        if last_held < first_day:
+        start = (pickup_day - first_day).days - days_before
+        if last_held < first_day or start >= window_length:
             continue
-        start = max((pickup_day - first_day).days, 0)
+        start = max(start, 0)
         stop = min((last_held - first_day).days, window_length - 1) + 1
         delta = deltas[item_type_id]
         delta[start] += quantity

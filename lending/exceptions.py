@@ -47,6 +47,23 @@ BOOKING_ERRORS = {
         _("Say in a few words (at most 500 characters) why: the change is logged."), 400),
     "waitlist_staff_only": (_("Only staff of this counter can reorder its waiting list."), 403),
     "waitlist_cannot_move": (_("This entry is already first (or last) in line."), 409),
+    # Delivery to schools by the counter's tour
+    "fulfilment_invalid": (_("Choose pickup at the counter or delivery to the school."), 400),
+    "not_deliverable": (
+        _("These items cannot be delivered: the counter has no delivery tour, or one of the items is for pickup only. Book the others separately or pick them up."),
+        409),
+    "no_delivery_address": (
+        _("Your school has no delivery address yet. Please ask the media centre to add it, or pick the items up."), 409),
+    "not_a_delivery_day": (_("The delivery tour does not run on this day. Please choose another day."), 409),
+    "delivery_too_soon": (_("A delivery needs more notice. Please choose a later delivery day."), 409),
+    "delivery_day_full": (_("The delivery tour of this day is fully booked. Please choose another day."), 409),
+    "not_a_delivery": (_("This booking is picked up at the counter, not delivered."), 409),
+    "delivery_not_packed": (_("Pack the booking for the tour first: scan its units at the counter."), 409),
+    "not_deliverable_now": (_("This booking cannot be confirmed as delivered: it is not packed, already delivered, cancelled or returned."), 409),
+    "recipient_required": (_("Enter the name of the person at the school who received the items (at most 120 characters)."), 400),
+    "collection_not_allowed": (
+        _("This booking cannot be collected by the tour: it is not delivered, already collected, or the school brings it back."), 409),
+    "collection_units_invalid": (_("Tick or scan the units you collected: at least one, all of this booking."), 400),
     # Hand-over and take-back at the counter
     "not_handoverable": (_("This booking cannot be handed out: it is cancelled, returned or was not picked up."), 409),
     "not_pickup_day_yet": (_("This booking cannot be handed out before its pickup day."), 409),

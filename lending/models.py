@@ -1,7 +1,8 @@
+import datetime
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -16,6 +17,21 @@ class ReservationStatus(models.TextChoices):
     CANCELLED = "cancelled", _("cancelled")
     NO_SHOW = "no_show", _("not picked up")
 
+
+class Fulfilment(models.TextChoices):
+    """How the items reach the school: picked up at the counter, or delivered by its tour."""
+
+    PICKUP = "pickup", _("pickup at the counter")
+    DELIVERY = "delivery", _("delivery to the school")
+
+
+# A delivery has no pickup slot; its reservation carries this time in the slot's column, which the
+# slot counts leave out (they count pickups only).
+DELIVERY_SLOT = datetime.time(0, 0)
+
+# The most days a delivery holds its units before its delivery day (Location.tour_packing_days'
+# limit): the availability engine widens its window by this much.
+MAX_HOLD_DAYS_BEFORE = 14
 
 # Reservations in these states hold units; the availability engine counts only these.
 HOLDING_STATUSES = (ReservationStatus.CONFIRMED, ReservationStatus.HANDED_OUT)
@@ -48,6 +64,22 @@ class Reservation(models.Model):
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     # Bumped on every change the borrower should see; the calendar feed's SEQUENCE.
     sequence = models.PositiveIntegerField(_("version"), default=0, editable=False)
+    # Delivery (lending.services, "Delivery to schools"): pickup_day is the delivery day and
+    # return_day the collection day. The hold around them is fixed when the booking is made, so a
+    # counter changing its tour settings later cannot make old bookings overlap: the units leave
+    # the shelf `hold_days_before` days before the delivery day (the tour packs) and come back
+    # `hold_days_after` days after the collection day.
+    fulfilment = models.CharField(_("fulfilment"), max_length=10, choices=Fulfilment.choices,
+                                  default=Fulfilment.PICKUP)
+    hold_days_before = models.PositiveSmallIntegerField(
+        _("held days before"), default=0, validators=[MaxValueValidator(MAX_HOLD_DAYS_BEFORE)], editable=False)
+    hold_days_after = models.PositiveSmallIntegerField(_("held days after"), default=0, editable=False)
+    # Whether the tour collects at the end (else the school brings the items to the counter).
+    collection_by_tour = models.BooleanField(_("collected by the tour"), default=False, editable=False)
+    packed_at = models.DateTimeField(_("packed for the tour at"), null=True, blank=True, editable=False)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True, editable=False)
+    delivered_to = models.CharField(_("received by"), max_length=120, blank=True, editable=False)
+    collected_at = models.DateTimeField(_("collected at"), null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-pickup_day", "-id"]
@@ -70,6 +102,14 @@ class Reservation(models.Model):
 
     def __str__(self):
         return f"{self.code} ({self.pickup_day:%d.%m.%Y}–{self.return_day:%d.%m.%Y})"
+
+    @property
+    def is_delivery(self):
+        return self.fulfilment == Fulfilment.DELIVERY
+
+    def hold_first_day(self):
+        """The first day the booking holds its units (the tour packs before a delivery)."""
+        return self.pickup_day - datetime.timedelta(days=self.hold_days_before)
 
     def is_overdue(self, today):
         return self.status == ReservationStatus.HANDED_OUT and self.return_day < today
@@ -115,6 +155,9 @@ class ReservationEvent(models.Model):
         SCANNED = "scanned", _("scanned at the counter")
         EXTENDED = "extended", _("loan extended")
         COLLEAGUE = "colleague", _("colleague named to pick up")
+        PACKED = "packed", _("packed for the tour")
+        DELIVERED = "delivered", _("delivered to the school")
+        COLLECTED = "collected", _("collected from the school")
 
     reservation = models.ForeignKey(Reservation, on_delete=models.CASCADE, related_name="events", verbose_name=_("reservation"))
     at = models.DateTimeField(_("at"), auto_now_add=True)

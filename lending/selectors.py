@@ -17,7 +17,16 @@ from catalog.models import Location, Unit, UnitStatus
 from catalog.selectors import counter_days
 from lending.availability import availability
 from lending.exceptions import BookingError
-from lending.models import Handover, Reservation, ReservationLine, ReservationStatus, UnitEvent, WaitlistEntry
+from lending.models import (
+    HOLDING_STATUSES,
+    Fulfilment,
+    Handover,
+    Reservation,
+    ReservationLine,
+    ReservationStatus,
+    UnitEvent,
+    WaitlistEntry,
+)
 from lending.scanning import BOOKING, UNIT
 from lending.secrets import normalise_booking_code
 
@@ -165,12 +174,90 @@ def bookable_days(*, location, item_types, today):
     return [day for day in open_days if day <= last_pickup], open_days
 
 
+def delivery_days(*, location, item_types, today):
+    """The days a delivery of these item types may be delivered and collected on (the tour's
+    weekdays without closures, with the delivery notice), or ([], []) when the counter does not
+    deliver them. A school bringing the items back returns on a counter day. One query."""
+    if not item_types or not location.delivers or not all(item_type.deliverable for item_type in item_types):
+        return [], []
+    notice = max([location.delivery_lead_days] + [item_type.min_lead_days for item_type in item_types])
+    first_day = today + datetime.timedelta(days=notice)
+    last_day = today + datetime.timedelta(days=min(item_type.max_advance_days for item_type in item_types))
+    last_collection = last_day + datetime.timedelta(days=min(item_type.max_loan_days for item_type in item_types))
+    if last_day < first_day:
+        return [], []
+    tour = set(location.tour_weekdays())
+    days = counter_days(location=location, first_day=first_day, last_day=last_collection)
+    open_days = [day.day for day in days if not day.is_closed]
+    tour_days = [day for day in open_days if day.isoweekday() in tour]
+    collection_days = tour_days if location.collection_by_tour else [
+        day.day for day in days if day.is_open]
+    return [day for day in tour_days if day <= last_day], collection_days
+
+
+@dataclass
+class TourStop:
+    """One stop of a tour day: a delivery or a collection (`kind`), its booking with school,
+    lines and units (`units`: the asset tags packed or out)."""
+
+    DELIVERY = "delivery"
+    COLLECTION = "collection"
+
+    kind: str
+    reservation: Reservation
+    units: list
+
+    @property
+    def school(self):
+        return self.reservation.school
+
+
+def tour_of(*, location, day):
+    """The tour of `location` on `day`: deliveries of that day and collections by the tour, of
+    bookings that still hold (and those already done that day), sorted by postcode, then school.
+    A constant number of queries (bookings, lines, hand-overs)."""
+    reservations = list(_with_lines(Reservation.objects.filter(
+        Q(pickup_day=day) | Q(return_day=day, collection_by_tour=True),
+        location=location, fulfilment=Fulfilment.DELIVERY,
+        status__in=HOLDING_STATUSES + (ReservationStatus.RETURNED,),
+    ).select_related("borrower")).prefetch_related(Prefetch(
+        "handovers", queryset=Handover.objects.filter(returned_at__isnull=True).select_related("unit"),
+        to_attr="open_handovers",
+    )))
+    stops = []
+    for reservation in reservations:
+        units = sorted(handover.unit.asset_tag for handover in reservation.open_handovers)
+        if reservation.pickup_day == day:
+            stops.append(TourStop(TourStop.DELIVERY, reservation, units))
+        if reservation.return_day == day and reservation.collection_by_tour:
+            stops.append(TourStop(TourStop.COLLECTION, reservation, units))
+    stops.sort(key=lambda stop: (stop.school.postcode, stop.school.name, stop.kind != TourStop.DELIVERY,
+                                 stop.reservation.pk))
+    return stops
+
+
+def tour_days_ahead(*, location, today, days=21):
+    """The coming tour days of `location` that have stops, with how many: [(day, count)]. One query."""
+    rows = Reservation.objects.filter(
+        location=location, fulfilment=Fulfilment.DELIVERY, status__in=HOLDING_STATUSES,
+    ).filter(Q(pickup_day__gte=today, pickup_day__lte=today + datetime.timedelta(days=days))
+             | Q(return_day__gte=today, return_day__lte=today + datetime.timedelta(days=days),
+                 collection_by_tour=True)).values_list("pickup_day", "return_day", "collection_by_tour")
+    counts = {}
+    for pickup_day, return_day, by_tour in rows:
+        for stop_day in [pickup_day] + ([return_day] if by_tour else []):
+            if today <= stop_day <= today + datetime.timedelta(days=days):
+                counts[stop_day] = counts.get(stop_day, 0) + 1
+    return sorted(counts.items())
+
+
 def slots_full(*, location, day):
     """The pickup slots of `day` that already have as many confirmed pickups and open waiting-list
     offers as they take (the count the booking service makes). Two queries."""
     counts = {}
     for rows in (
-        Reservation.objects.filter(location=location, pickup_day=day, status=ReservationStatus.CONFIRMED),
+        Reservation.objects.filter(location=location, pickup_day=day, status=ReservationStatus.CONFIRMED,
+                                   fulfilment=Fulfilment.PICKUP),
         WaitlistEntry.objects.filter(location=location, pickup_day=day, status=WaitlistEntry.Status.OFFERED,
                                      offer_expires_at__gt=timezone.now()),
     ):

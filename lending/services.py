@@ -16,6 +16,7 @@ import logging
 from decimal import Decimal, InvalidOperation
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import QualificationGrant
@@ -25,7 +26,10 @@ from catalog.versions import catalogue_changed
 from lending.availability import availability
 from lending.exceptions import BookingError
 from lending.models import (
+    DELIVERY_SLOT,
+    HOLDING_STATUSES,
     DamageReport,
+    Fulfilment,
     Handover,
     IdempotencyKey,
     Reservation,
@@ -110,18 +114,76 @@ def _check_day_is_open(*, location, day):
 
 
 # The rules counter staff may set aside for a walk-in booking; each time one is, it is logged.
-OVERRIDABLE_RULES = ("too_soon", "slot_full")
+OVERRIDABLE_RULES = ("too_soon", "slot_full", "delivery_too_soon", "delivery_day_full")
+
+
+def _check_tour_day(*, location, day):
+    if day.isoweekday() not in location.tour_weekdays():
+        raise BookingError("not_a_delivery_day", day=day.isoformat())
+    closure = closure_on(location=location, day=day)
+    if closure is not None:
+        raise BookingError("closed", day=day.isoformat(), reason=closure.reason)
+
+
+def tour_stops_on(*, location, day, exclude_reservation_id=None):
+    """How many stops the tour of `location` has on `day`: deliveries of that day and collections
+    by the tour, of bookings that still hold (the count the delivery capacity is checked against)."""
+    stops = Reservation.objects.filter(
+        Q(pickup_day=day) | Q(return_day=day, collection_by_tour=True),
+        location=location, fulfilment=Fulfilment.DELIVERY, status__in=HOLDING_STATUSES,
+    )
+    if exclude_reservation_id is not None:
+        stops = stops.exclude(pk=exclude_reservation_id)
+    return stops.count()
+
+
+def _check_delivery(*, location, item_types, school, pickup_day, return_day, collection_by_tour, today,
+                    lead_time_checked, check_delivery_day, check_collection_day, exclude_reservation_id, refuse):
+    """The rules of a delivery to the school (besides the item rules every booking passes): every
+    item deliverable and the counter delivering, an address, tour days, the delivery notice, and
+    room on the tour of each new day. Both days of a delivery are one stop each when the tour
+    collects; a school returning to the counter returns on a counter day."""
+    if not location.delivers or not all(item_type.deliverable for item_type in item_types):
+        raise BookingError("not_deliverable", item_types=sorted(
+            item_type.pk for item_type in item_types if not item_type.deliverable))
+    if not school.has_delivery_address:
+        raise BookingError("no_delivery_address")
+    if check_delivery_day:
+        _check_tour_day(location=location, day=pickup_day)
+    if check_collection_day:
+        if collection_by_tour:
+            _check_tour_day(location=location, day=return_day)
+        else:
+            _check_day_is_open(location=location, day=return_day)
+    if lead_time_checked:
+        lead_days = (pickup_day - today).days
+        if lead_days < 0:
+            raise BookingError("delivery_too_soon")
+        notice = max([location.delivery_lead_days] + [item_type.min_lead_days for item_type in lead_time_checked])
+        if lead_days < notice:
+            refuse("delivery_too_soon")
+        if lead_days > min(item_type.max_advance_days for item_type in lead_time_checked):
+            raise BookingError("too_far_ahead")
+    days = ([pickup_day] if check_delivery_day else []) + (
+        [return_day] if check_collection_day and collection_by_tour and return_day != pickup_day else [])
+    for day in days:
+        if tour_stops_on(location=location, day=day,
+                         exclude_reservation_id=exclude_reservation_id) >= location.deliveries_per_day:
+            refuse("delivery_day_full")
 
 
 def _check_rules(*, location, item_types, borrower, pickup_day, pickup_slot, return_day, today,
                  checked_item_types=None, lead_time_item_types=None, check_pickup_day=True,
                  check_return_day=True, check_slot=True, exclude_reservation_id=None, exclude_offer_id=None,
-                 overrides=()):
+                 overrides=(), delivery=None):
     """The booking rules. A change passes only what it changes: `checked_item_types` (default
     all) get the item rules (pause, qualification, loan length), `lead_time_item_types` (default
     all) the lead time and advance limit, and the pickup or return day is checked for being an
     open counter day only when it is new. Rules named in `overrides` (see OVERRIDABLE_RULES) do
-    not refuse; returns the codes of those that would have."""
+    not refuse; returns the codes of those that would have.
+
+    `delivery`, for a delivery to a school, is {"school": …, "collection_by_tour": …}: then the
+    days are the tour's and its notice and capacity apply instead of the counter's and the slot's."""
     overridden = []
 
     def refuse(code):
@@ -130,7 +192,6 @@ def _check_rules(*, location, item_types, borrower, pickup_day, pickup_slot, ret
         overridden.append(code)
 
     checked = item_types if checked_item_types is None else checked_item_types
-    lead_time_checked = item_types if lead_time_item_types is None else lead_time_item_types
     for item_type in checked:
         if item_type.paused:
             raise BookingError("item_paused", item_type=item_type.pk)
@@ -145,6 +206,17 @@ def _check_rules(*, location, item_types, borrower, pickup_day, pickup_slot, ret
             raise BookingError("qualification_missing", qualifications=sorted(required - held))
     if return_day < pickup_day:
         raise BookingError("return_before_pickup")
+    lead_time_checked = item_types if lead_time_item_types is None else lead_time_item_types
+    if delivery is not None:
+        _check_delivery(
+            location=location, item_types=item_types, school=delivery["school"], pickup_day=pickup_day,
+            return_day=return_day, collection_by_tour=delivery["collection_by_tour"], today=today,
+            lead_time_checked=lead_time_checked, check_delivery_day=check_pickup_day,
+            check_collection_day=check_return_day, exclude_reservation_id=exclude_reservation_id, refuse=refuse,
+        )
+        if checked and (return_day - pickup_day).days > min(item_type.max_loan_days for item_type in checked):
+            raise BookingError("too_long")
+        return overridden
     if check_pickup_day:
         _check_day_is_open(location=location, day=pickup_day)
     if check_return_day:
@@ -164,7 +236,7 @@ def _check_rules(*, location, item_types, borrower, pickup_day, pickup_slot, ret
     if check_slot:
         taken = Reservation.objects.filter(
             location=location, pickup_day=pickup_day, pickup_slot=pickup_slot,
-            status=ReservationStatus.CONFIRMED,
+            status=ReservationStatus.CONFIRMED, fulfilment=Fulfilment.PICKUP,
         )
         if exclude_reservation_id is not None:
             taken = taken.exclude(pk=exclude_reservation_id)
@@ -175,21 +247,24 @@ def _check_rules(*, location, item_types, borrower, pickup_day, pickup_slot, ret
 
 
 def _check_units(*, item_types, quantities, pickup_day, return_day, today, exclude_reservation_id=None,
-                 exclude_offer_id=None):
+                 exclude_offer_id=None, hold_days_before=0, hold_days_after=0):
+    """Whether the units are free for the whole hold: from `hold_days_before` days before the
+    pickup day through `hold_days_after` days after the return day, plus each turnaround."""
     longest_turnaround = max(item_type.turnaround_days for item_type in item_types)
-    window_end = return_day + datetime.timedelta(days=longest_turnaround)
+    hold_from = pickup_day - datetime.timedelta(days=hold_days_before)
+    window_end = return_day + datetime.timedelta(days=longest_turnaround + hold_days_after)
     free = availability(
-        item_type_ids=quantities.keys(), first_day=pickup_day, last_day=window_end, today=today,
+        item_type_ids=quantities.keys(), first_day=hold_from, last_day=window_end, today=today,
         exclude_reservation_id=exclude_reservation_id, exclude_offer_id=exclude_offer_id,
     )
     for item_type in item_types:
-        hold_until = return_day + datetime.timedelta(days=item_type.turnaround_days)
-        if free[item_type.pk].min_free(pickup_day, hold_until) < quantities[item_type.pk]:
+        hold_until = return_day + datetime.timedelta(days=item_type.turnaround_days + hold_days_after)
+        if free[item_type.pk].min_free(hold_from, hold_until) < quantities[item_type.pk]:
             raise BookingError("not_enough_units", item_type=item_type.pk)
 
 
 def reservation_create(*, borrower, school, pickup_day, pickup_slot, return_day, lines, note="", actor=None,
-                       overrides=(), waitlist_offer=None):
+                       overrides=(), waitlist_offer=None, fulfilment=Fulfilment.PICKUP):
     """Book one or more item types for one borrower, from a pickup day and slot to a return day.
 
     Arguments:
@@ -203,12 +278,24 @@ def reservation_create(*, borrower, school, pickup_day, pickup_slot, return_day,
         waitlist_offer: the waiting-list entry whose open offer this booking takes (see
             lending.waitlist.waitlist_offer_book): its held units count as free for it, and it
             becomes booked with the reservation, or the booking is refused with offer_not_open.
+        fulfilment: "pickup" at the counter, or "delivery" to the school by the counter's tour:
+            then pickup_day is the delivery day, return_day the collection day (or the day the
+            school brings the items back, when the tour does not collect), pickup_slot is not
+            used, and the units are held from the day the tour packs through the day after it
+            collects (Location.tour_packing_days, collection_by_tour; fixed on the booking).
 
-    Raises BookingError with one of: override_not_allowed, not_a_teacher, unknown_school, quantity_invalid,
-    mixed_locations, item_paused, qualification_missing, return_before_pickup, not_a_counter_day,
-    closed, slot_invalid, too_soon, too_far_ahead, too_long, slot_full, not_enough_units.
-    Nothing is written when it raises.
+    Raises BookingError with one of: override_not_allowed, fulfilment_invalid, not_a_teacher,
+    unknown_school, quantity_invalid, mixed_locations, item_paused, qualification_missing,
+    return_before_pickup, not_a_counter_day, closed, slot_invalid, too_soon, too_far_ahead,
+    too_long, slot_full, not_enough_units; for a delivery not_deliverable, no_delivery_address,
+    not_a_delivery_day, delivery_too_soon, delivery_day_full instead of the counter's day, notice
+    and slot codes. Nothing is written when it raises.
     """
+    if fulfilment not in Fulfilment.values or (fulfilment == Fulfilment.DELIVERY and waitlist_offer is not None):
+        raise BookingError("fulfilment_invalid")
+    delivering = fulfilment == Fulfilment.DELIVERY
+    if delivering:
+        pickup_slot = DELIVERY_SLOT
     overrides = set(overrides)
     if overrides and (actor is None or not actor.is_counter_staff or not overrides <= set(OVERRIDABLE_RULES)):
         raise BookingError("override_not_allowed")
@@ -227,16 +314,19 @@ def reservation_create(*, borrower, school, pickup_day, pickup_slot, return_day,
                                              pickup_day=pickup_day, pickup_slot=pickup_slot, return_day=return_day,
                                              now=timezone.now())
             offer_id = waitlist_offer.pk
+        hold = _delivery_hold(location) if delivering else {}
         overridden = _check_rules(
             location=location, item_types=item_types, borrower=borrower, pickup_day=pickup_day,
             pickup_slot=pickup_slot, return_day=return_day, today=today, overrides=overrides,
             exclude_offer_id=offer_id,
+            delivery={"school": school, "collection_by_tour": hold["collection_by_tour"]} if delivering else None,
         )
         _check_units(item_types=item_types, quantities=quantities, pickup_day=pickup_day,
-                     return_day=return_day, today=today, exclude_offer_id=offer_id)
+                     return_day=return_day, today=today, exclude_offer_id=offer_id,
+                     hold_days_before=hold.get("hold_days_before", 0), hold_days_after=hold.get("hold_days_after", 0))
         reservation = Reservation(
             borrower=borrower, school=school, location=location, pickup_day=pickup_day,
-            pickup_slot=pickup_slot, return_day=return_day, note=note,
+            pickup_slot=pickup_slot, return_day=return_day, note=note, fulfilment=fulfilment, **hold,
         )
         reservation.full_clean()
         reservation.save()
@@ -258,6 +348,24 @@ def reservation_create(*, borrower, school, pickup_day, pickup_slot, return_day,
     logger.info("reservation %s created by %s (overridden: %s)", reservation.code, (actor or borrower).pk,
                 ", ".join(overridden) or "nothing")
     return reservation
+
+
+def _delivery_hold(location):
+    """What a new delivery of `location` fixes on its booking: the hold around its days."""
+    return {
+        "hold_days_before": location.tour_packing_days,
+        "hold_days_after": 1 if location.collection_by_tour else 0,
+        "collection_by_tour": location.collection_by_tour,
+    }
+
+
+def _delivery_rules(reservation):
+    return ({"school": reservation.school, "collection_by_tour": reservation.collection_by_tour}
+            if reservation.is_delivery else None)
+
+
+def _hold_days(reservation):
+    return {"hold_days_before": reservation.hold_days_before, "hold_days_after": reservation.hold_days_after}
 
 
 def reservation_change(*, reservation, actor, pickup_day=None, pickup_slot=None, return_day=None, lines=None):
@@ -290,7 +398,8 @@ def reservation_change(*, reservation, actor, pickup_day=None, pickup_slot=None,
         )
         item_types = [item_type for item_type in item_types if item_type.pk in quantities]
         new_pickup_day = pickup_day or reservation.pickup_day
-        new_slot = pickup_slot or reservation.pickup_slot
+        # A delivery has no slot: its days are the tour's.
+        new_slot = reservation.pickup_slot if reservation.is_delivery else pickup_slot or reservation.pickup_slot
         new_return_day = return_day or reservation.return_day
         if new_return_day < new_pickup_day:
             raise BookingError("return_before_pickup")
@@ -308,10 +417,11 @@ def reservation_change(*, reservation, actor, pickup_day=None, pickup_slot=None,
             lead_time_item_types=item_types if pickup_changed else growing,
             check_pickup_day=pickup_changed, check_return_day=return_changed,
             check_slot=pickup_changed or new_slot != reservation.pickup_slot,
-            exclude_reservation_id=reservation.pk,
+            exclude_reservation_id=reservation.pk, delivery=_delivery_rules(reservation),
         )
         _check_units(item_types=item_types, quantities=quantities, pickup_day=new_pickup_day,
-                     return_day=new_return_day, today=today, exclude_reservation_id=reservation.pk)
+                     return_day=new_return_day, today=today, exclude_reservation_id=reservation.pk,
+                     **_hold_days(reservation))
         before = _snapshot(reservation, current_lines)
         reservation.pickup_day = new_pickup_day
         reservation.pickup_slot = new_slot
@@ -383,6 +493,10 @@ def reservation_extend(*, reservation, actor, return_day):
     from the pickup day, and every booked unit must stay free from today (or the pickup day, if
     later) through the new return day plus the turnaround buffer, not counting this booking.
 
+    A delivery the tour collects moves its collection to the new day, which must be a tour day
+    with room for the stop (not_a_delivery_day, delivery_day_full); once collected it is not
+    extended.
+
     Raises BookingError with one of: not_extendable (another state, not a later day, or a day
     already past), not_a_counter_day, closed, too_long, not_enough_units. Nothing is written when
     it raises.
@@ -400,11 +514,21 @@ def reservation_extend(*, reservation, actor, return_day):
         location, item_types = _lock_location_and_item_types(
             item_type_ids=sorted(quantities), location_id=reservation.location_id
         )
-        _check_day_is_open(location=location, day=return_day)
+        if reservation.is_delivery and reservation.collection_by_tour:
+            if reservation.collected_at is not None:
+                raise BookingError("not_extendable")
+            # The tour comes for it on the new day instead: a tour day with room for the stop.
+            _check_tour_day(location=location, day=return_day)
+            if tour_stops_on(location=location, day=return_day,
+                             exclude_reservation_id=reservation.pk) >= location.deliveries_per_day:
+                raise BookingError("delivery_day_full")
+        else:
+            _check_day_is_open(location=location, day=return_day)
         if (return_day - reservation.pickup_day).days > min(item_type.max_loan_days for item_type in item_types):
             raise BookingError("too_long")
         _check_units(item_types=item_types, quantities=quantities, pickup_day=max(reservation.pickup_day, today),
-                     return_day=return_day, today=today, exclude_reservation_id=reservation.pk)
+                     return_day=return_day, today=today, exclude_reservation_id=reservation.pk,
+                     hold_days_after=reservation.hold_days_after)
         before = reservation.return_day
         reservation.return_day = return_day
         reservation.sequence += 1
@@ -585,9 +709,10 @@ def handover_assign_unit(*, reservation, unit, actor):
         reservation = _lock_reservation(reservation)
         if reservation.status not in HANDOVERABLE_STATUSES or reservation.return_day < today:
             raise BookingError("not_handoverable")
-        if reservation.pickup_day > today:
+        if reservation.hold_first_day() > today:
             # Before its pickup day the engine does not count the booking as holding its units,
-            # so a unit handed out early could be promised to someone else for those days.
+            # so a unit handed out early could be promised to someone else for those days. A
+            # delivery holds from the day the tour packs it.
             raise BookingError("not_pickup_day_yet")
         booked = {line.item_type_id: line.quantity for line in reservation.lines.all()}
         unit = _lock_unit(unit)
@@ -634,9 +759,13 @@ def handover_complete(*, reservation, actor, collected_by="borrower"):
     event records which units went out, whether that was all that was booked, and who came for
     them (`collected_by`: "borrower", or "colleague" when the borrower named one).
 
+    A delivery is packed instead (see `delivery_pack`): the loan starts only at the school.
+
     Raises BookingError with one of: not_handoverable (not confirmed), nothing_handed_out,
     collector_invalid. Nothing is written when it raises.
     """
+    if reservation.is_delivery:
+        return delivery_pack(reservation=reservation, actor=actor)
     with transaction.atomic():
         reservation = _lock_reservation(reservation)
         if reservation.status != ReservationStatus.CONFIRMED:
@@ -661,6 +790,114 @@ def handover_complete(*, reservation, actor, collected_by="borrower"):
         )
         # Handed out, the booking holds its units past its return day until they are back.
         catalogue_changed(location_ids=[reservation.location_id])
+    return reservation
+
+
+# Delivery to schools -------------------------------------------------------------------------------
+#
+# A delivery goes out with the counter's tour: staff pack it by scanning its units at the counter
+# as for a hand-over (the units leave the shelf, Handover rows), `delivery_pack` records that it
+# is packed, and the booking stays confirmed: the loan starts when the driver confirms it at the
+# school (`delivery_confirm`, with who received it). At the end the tour collects it
+# (`collection_confirm`, with the units it brought back) and the units are taken back at the
+# counter as any loan (`takeback_unit`: condition, damage).
+
+RECIPIENT_MAX_LENGTH = 120
+
+
+def delivery_pack(*, reservation, actor):
+    """Record that a delivery is packed for the tour: at least one unit scanned into it.
+
+    Packing again after more units were scanned records it again. Raises BookingError:
+    not_a_delivery, not_handoverable (not confirmed), nothing_handed_out. Nothing is written when
+    it raises.
+    """
+    with transaction.atomic():
+        reservation = _lock_reservation(reservation)
+        if not reservation.is_delivery:
+            raise BookingError("not_a_delivery")
+        if reservation.status != ReservationStatus.CONFIRMED:
+            raise BookingError("not_handoverable")
+        tags = sorted(Handover.objects.filter(reservation=reservation, returned_at__isnull=True)
+                      .values_list("unit__asset_tag", flat=True))
+        if not tags:
+            raise BookingError("nothing_handed_out")
+        booked_units = sum(line.quantity for line in reservation.lines.all())
+        reservation.packed_at = timezone.now()
+        reservation.save(update_fields=["packed_at", "updated_at"])
+        ReservationEvent.objects.create(
+            reservation=reservation, actor=actor, action=ReservationEvent.Action.PACKED,
+            data={"units": tags, "complete": len(tags) >= booked_units},
+        )
+    return reservation
+
+
+def delivery_confirm(*, reservation, actor, recipient):
+    """The driver confirms a packed delivery at the school (*Zugestellt*): the loan starts.
+
+    `recipient` is the name of who took it (the school office, the caretaker). The booking
+    becomes handed out and its units' hand-overs start now. Raises BookingError: not_a_delivery,
+    recipient_required, not_deliverable_now (not confirmed, or not packed). Nothing is written
+    when it raises.
+    """
+    recipient = " ".join((recipient or "").split())
+    with transaction.atomic():
+        reservation = _lock_reservation(reservation)
+        if not reservation.is_delivery:
+            raise BookingError("not_a_delivery")
+        if not recipient or len(recipient) > RECIPIENT_MAX_LENGTH:
+            raise BookingError("recipient_required")
+        handovers = Handover.objects.filter(reservation=reservation, returned_at__isnull=True)
+        if reservation.status != ReservationStatus.CONFIRMED or reservation.packed_at is None:
+            raise BookingError("not_deliverable_now")
+        tags = sorted(handovers.values_list("unit__asset_tag", flat=True))
+        if not tags:
+            raise BookingError("delivery_not_packed")
+        now = timezone.now()
+        handovers.update(handed_out_at=now)
+        reservation.status = ReservationStatus.HANDED_OUT
+        reservation.delivered_at = now
+        reservation.delivered_to = recipient
+        reservation.save(update_fields=["status", "delivered_at", "delivered_to", "updated_at"])
+        ReservationEvent.objects.create(
+            reservation=reservation, actor=actor, action=ReservationEvent.Action.DELIVERED,
+            data={"recipient": recipient, "units": tags},
+        )
+        catalogue_changed(location_ids=[reservation.location_id])
+    return reservation
+
+
+def collection_confirm(*, reservation, actor, unit_ids):
+    """The driver confirms the collection at the school (*Abgeholt*) with the units brought back
+    (scanned or ticked); any not among them are logged as missing. The units are then taken back
+    at the counter (`takeback_unit`), which returns the booking.
+
+    Raises BookingError: not_a_delivery, collection_not_allowed (not delivered, already collected,
+    or the school brings it back itself), collection_units_invalid (none, or one not out on this
+    booking). Nothing is written when it raises.
+    """
+    with transaction.atomic():
+        reservation = _lock_reservation(reservation)
+        if not reservation.is_delivery:
+            raise BookingError("not_a_delivery")
+        if (reservation.status != ReservationStatus.HANDED_OUT or not reservation.collection_by_tour
+                or reservation.collected_at is not None):
+            raise BookingError("collection_not_allowed")
+        out = dict(Handover.objects.filter(reservation=reservation, returned_at__isnull=True)
+                   .values_list("unit_id", "unit__asset_tag"))
+        try:
+            chosen = {int(unit_id) for unit_id in unit_ids}
+        except (TypeError, ValueError):
+            raise BookingError("collection_units_invalid") from None
+        if not chosen or not chosen <= set(out):
+            raise BookingError("collection_units_invalid")
+        reservation.collected_at = timezone.now()
+        reservation.save(update_fields=["collected_at", "updated_at"])
+        ReservationEvent.objects.create(
+            reservation=reservation, actor=actor, action=ReservationEvent.Action.COLLECTED,
+            data={"units": sorted(out[unit_id] for unit_id in chosen),
+                  "missing": sorted(tag for unit_id, tag in out.items() if unit_id not in chosen)},
+        )
     return reservation
 
 

@@ -9,6 +9,7 @@ Factories that write what the catalogue shows raise the catalogue's version as t
 
 import datetime
 import itertools
+import time
 
 from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, hotp_value, yield_hotp_counters_from_time
 from django.utils import timezone
@@ -72,7 +73,13 @@ def make_user(*, role=Role.TEACHER, schools=(), username=None, totp=None, **fiel
 
 
 def totp_code(secret=TOTP_SECRET):
-    """The current one-time code for `secret`, as an authenticator app shows it."""
+    """The current one-time code for `secret`, as an authenticator app shows it.
+
+    Near the end of its 30 seconds it waits for the next code, as a person would: a code taken in
+    its last moment may be stale by the time a busy test machine checks it."""
+    remaining = 30 - time.time() % 30
+    if remaining < 4:
+        time.sleep(remaining + 0.05)
     counter = next(yield_hotp_counters_from_time())
     return format_hotp_value(hotp_value(secret, counter))
 
@@ -177,3 +184,18 @@ def make_waitlist_entry(*, borrower, school, item_type, pickup_day, return_day, 
         pickup_day=pickup_day, pickup_slot=pickup_slot, return_day=return_day,
         rank=max(now.timestamp(), (last or 0) + 1), joined_at=now,
     )
+
+
+def make_delivering_location(**fields):
+    """A counter whose tour delivers: two stops a tour day, a week's notice, packed the day before,
+    collected by the tour (the model's defaults apart from the capacity)."""
+    defaults = {"deliveries_per_day": 2, "delivery_lead_days": 7, "tour_packing_days": 1, "collection_by_tour": True}
+    defaults.update(fields)
+    return make_location(**defaults)
+
+
+def make_school_with_address(**fields):
+    defaults = {"street": "Parkstraße 1", "postcode": "44135", "city": "Dortmund",
+                "office_phone": "0231 123456", "delivery_notes": "Hausmeister, Eingang Hofseite"}
+    defaults.update(fields)
+    return make_school(**defaults)

@@ -46,6 +46,8 @@ reservation_specs = st.lists(
         # {item type index: quantity}; one reservation may book several item types.
         "lines": st.dictionaries(st.integers(min_value=0, max_value=2), st.integers(min_value=1, max_value=4),
                                  min_size=1, max_size=3),
+        # A delivery to a school: held from the packing days before through the day after collection.
+        "delivery": st.none() | st.tuples(st.integers(min_value=0, max_value=14), st.integers(min_value=0, max_value=1)),
     }),
     max_size=14,
 )
@@ -89,7 +91,9 @@ def brute_force_held(*, reservations, item_type_id, turnaround_days, day, today,
             back_on_shelf = max(reservation.return_day, today)
         else:
             continue
-        if reservation.pickup_day <= day <= back_on_shelf + datetime.timedelta(days=turnaround_days):
+        first_held = reservation.pickup_day - datetime.timedelta(days=reservation.hold_days_before)
+        last_held = back_on_shelf + datetime.timedelta(days=turnaround_days + reservation.hold_days_after)
+        if first_held <= day <= last_held:
             held += lines[item_type_id]
     return held
 
@@ -127,6 +131,11 @@ def test_the_engine_agrees_with_a_brute_force_count_per_day(location, school_a):
                     location=location, school=school_a, lines=lines, status=spec["status"],
                     pickup_day=pickup_day, return_day=pickup_day + datetime.timedelta(days=spec["length"]),
                 )
+                if spec["delivery"] is not None:
+                    reservation.fulfilment = "delivery"
+                    reservation.hold_days_before, reservation.hold_days_after = spec["delivery"]
+                    reservation.collection_by_tour = bool(spec["delivery"][1])
+                    reservation.save()
                 reservations.append((reservation, lines))
             offers = []
             for rank, spec in enumerate(offer_list):
