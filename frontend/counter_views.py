@@ -259,7 +259,10 @@ def handover_confirm(request, location, code):
         request, location, code, lambda **arguments: handover_complete(**arguments, collected_by=collected_by))
     if refused:
         return refused
-    messages.success(request, _("Handed out. Print the loan slip for the borrower to sign."))
+    if reservation.is_delivery:
+        messages.success(request, _("Packed for the tour. The loan starts when the driver confirms the delivery."))
+    else:
+        messages.success(request, _("Handed out. Print the loan slip for the borrower to sign."))
     return redirect("frontend:counter_booking", location=location.slug, code=reservation.code)
 
 

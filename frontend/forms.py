@@ -77,6 +77,33 @@ class BookingForm(forms.Form):
         self.fields["pickup_slot"].choices = _slot_choices(slot_times, full_slots)
 
 
+class DeliveryBookingForm(forms.Form):
+    """A delivery to the school by the counter's tour: the school, whose address the teacher
+    confirms, and the tour days of delivery and collection. Its fields carry the prefix
+    "delivery" (the basket page shows it next to the pickup form)."""
+
+    fulfilment = forms.CharField(widget=forms.HiddenInput, initial="delivery")
+    school = forms.ModelChoiceField(label=_("School to deliver to"), queryset=None, empty_label=None)
+    pickup_day = forms.TypedChoiceField(label=_("Delivery day"), coerce=datetime.date.fromisoformat)
+    return_day = forms.TypedChoiceField(label=_("Collection day"), coerce=datetime.date.fromisoformat)
+    address_confirmed = forms.BooleanField(
+        label=_("The delivery address shown for this school is right."),
+        error_messages={"required": _("Please check the delivery address and confirm it.")},
+    )
+    note = forms.CharField(label=_("Note for the tour (optional)"), required=False, max_length=500,
+                           widget=forms.Textarea(attrs={"rows": 2}),
+                           help_text=_("E.g. the room, or who takes the items if you are teaching."))
+
+    def __init__(self, *args, schools, delivery_days, collection_days, collection_by_tour=True, **kwargs):
+        kwargs.setdefault("prefix", "delivery")
+        super().__init__(*args, **kwargs)
+        self.fields["school"].queryset = schools
+        self.fields["pickup_day"].choices = _day_choices(delivery_days)
+        self.fields["return_day"].choices = _day_choices(collection_days)
+        if not collection_by_tour:
+            self.fields["return_day"].label = _("Return day at the counter")
+
+
 class BookingChangeForm(forms.Form):
     pickup_day = forms.TypedChoiceField(label=_("Pickup day"), coerce=datetime.date.fromisoformat)
     pickup_slot = forms.TypedChoiceField(

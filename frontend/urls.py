@@ -6,6 +6,7 @@ from frontend import (
     counter_views,
     damage_views,
     qualification_views,
+    tour_views,
     views,
     waitlist_views,
 )
@@ -57,6 +58,9 @@ urlpatterns = [
     path("theke/<slug:location>/spontan/", counter_views.walk_in, name="counter_walk_in"),
     path("theke/<slug:location>/etiketten/", counter_views.labels, name="counter_labels"),
     path("theke/<slug:location>/warteliste/", waitlist_views.counter_waitlist, name="counter_waitlist"),
+    path("theke/<slug:location>/tour/", tour_views.tour, name="counter_tour"),
+    path("theke/<slug:location>/tour/tourenliste.pdf", tour_views.tour_pdf, name="counter_tour_pdf"),
+    path("theke/<slug:location>/tour/<str:code>/", tour_views.stop, name="tour_stop"),
     # Qualifications at the counter (frontend/qualification_views.py)
     path("theke/<slug:location>/qualifikationen/", qualification_views.qualifications, name="counter_qualifications"),
     path("theke/<slug:location>/qualifikationen/<int:pk>/entziehen/", qualification_views.revoke,

@@ -37,14 +37,16 @@ from frontend.forms import (
     BookingForm,
     CatalogueFilterForm,
     ColleagueForm,
+    DeliveryBookingForm,
 )
 from frontend.page_cache import CSRF_MARK, filled, mark
 from lending.availability import availability
 from lending.exceptions import BookingError
-from lending.models import ReservationStatus
+from lending.models import Fulfilment, ReservationStatus
 from lending.selectors import (
     bookable_days,
     colleagues_of,
+    delivery_days,
     item_types_free_between,
     reservation_get_for_user,
     reservation_handovers,
@@ -303,10 +305,23 @@ def _basket_context(request, basket, data=None):
         initial["return_day"] = basket.return_day.isoformat()
     context["location"] = location
     full_slots = slots_full(location=location, day=basket.pickup_day) if basket.pickup_day in pickup_days else ()
+    delivering = data is not None and data.get("delivery-fulfilment") == Fulfilment.DELIVERY
+    schools = request.user.schools.filter(active=True).order_by("name")
     context["form"] = BookingForm(
-        data, initial=initial, schools=request.user.schools.filter(active=True), pickup_days=pickup_days,
+        None if delivering else data, initial=initial, schools=schools, pickup_days=pickup_days,
         return_days=return_days, slot_times=location.slot_times(), full_slots=full_slots,
     )
+    # Delivery to the school, where the counter's tour takes every item of the basket.
+    if location.delivers:
+        delivery, collection = delivery_days(location=location, item_types=item_types, today=today)
+        context["pickup_only"] = [item_type for item_type in item_types if not item_type.deliverable]
+        if delivery:
+            context["delivery_form"] = DeliveryBookingForm(
+                data if delivering else None, schools=schools, delivery_days=delivery,
+                collection_days=collection, collection_by_tour=location.collection_by_tour,
+            )
+            context["delivery_schools"] = list(schools)
+    context["delivering"] = delivering
     return context
 
 
@@ -349,7 +364,10 @@ def booking_create(request):
         messages.error(request, _("Your basket is empty."))
         return redirect("frontend:catalogue")
     context = _basket_context(request, basket, request.POST)
-    form = context.get("form")
+    form = context.get("delivery_form") if context.get("delivering") else context.get("form")
+    if form is None and context.get("delivering") and context.get("form") is not None:
+        # Delivery asked for items the tour does not take (or no tour day is left).
+        return _booking_error_response(request, "frontend/basket.html", context, BookingError("not_deliverable"))
     if form is None:
         if not context["lines"]:
             messages.error(request, _("Your basket is empty."))
@@ -358,13 +376,16 @@ def booking_create(request):
     if not form.is_valid():
         return render(request, "frontend/basket.html", context, status=400)
     data = form.cleaned_data
+    delivering = context["delivering"]
     try:
         reservation = reservation_create(
             borrower=request.user, school=data["school"], pickup_day=data["pickup_day"],
-            pickup_slot=data["pickup_slot"], return_day=data["return_day"], lines=basket.lines, note=data["note"],
+            pickup_slot=data.get("pickup_slot"), return_day=data["return_day"], lines=basket.lines,
+            note=data["note"], fulfilment=Fulfilment.DELIVERY if delivering else Fulfilment.PICKUP,
         )
     except BookingError as error:
-        if error.code in WAITLIST_REASONS:
+        # The waiting list holds pickups; a delivery refused for lack of units can be picked up instead.
+        if error.code in WAITLIST_REASONS and not delivering:
             # One click onto the waiting list: for the item refused, or for every line when the slot is full.
             refused = error.params.get("item_type")
             context["waitlist_request"] = {
@@ -479,6 +500,9 @@ def booking_scan(request, code):
     """Where a booking's QR code points: staff of its counter get its hand-over, the borrower the booking."""
     reservation = reservation_get_for_user(user=request.user, code=code)
     if request.user.works_at(reservation.location):
+        # A delivery on its way (packed, or at the school until collected) opens the driver's page.
+        if reservation.is_delivery and reservation.packed_at is not None and reservation.status in HANDOVERABLE_STATUSES:
+            return redirect("frontend:tour_stop", location=reservation.location.slug, code=reservation.code)
         return redirect("frontend:counter_booking", location=reservation.location.slug, code=reservation.code)
     return redirect("frontend:booking_detail", code=reservation.code)
 

@@ -402,7 +402,9 @@ def counter_agenda(*, location, day, today):
         .prefetch_related(Prefetch("lines", queryset=ReservationLine.objects.select_related("item_type"),
                                    to_attr="agenda_lines"))
     )
-    pickups = list(base.filter(pickup_day=day).exclude(status=ReservationStatus.CANCELLED).order_by("pickup_slot", "id"))
+    # Deliveries go out with the tour (tour_of), not across the desk in a slot.
+    pickups = list(base.filter(pickup_day=day, fulfilment=Fulfilment.PICKUP).exclude(status=ReservationStatus.CANCELLED)
+                   .order_by("pickup_slot", "id"))
     due = Reservation.objects.filter(location=location, return_day=day)
     returns = list(base.filter(pk__in=due.filter(status=ReservationStatus.HANDED_OUT).values("pk"))
                    .order_by("borrower__last_name", "id"))

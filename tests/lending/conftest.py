@@ -82,3 +82,34 @@ def refused_at_counter(call, **arguments):
         call(**arguments)
     assert counter_written() == before
     return excinfo.value.code
+
+
+# Delivery to schools: a counter with a tour (two stops a tour day, a week's notice, packed the day
+# before, collected by the tour), a school with an address, its teacher, a deliverable item.
+
+
+@pytest.fixture
+def tour(db):
+    return factories.make_delivering_location(name="Medienzentrum Tour", slug="mz-tour")
+
+
+@pytest.fixture
+def school(db):
+    return factories.make_school_with_address(name="Gesamtschule Hofseite")
+
+
+@pytest.fixture
+def teacher(school):
+    return factories.make_user(username="dora", schools=[school], first_name="Dora", last_name="Dahl")
+
+
+@pytest.fixture
+def vr(tour):
+    return factories.make_item_type(location=tour, name="VR-Koffer", slug="vr-tour", units=4, deliverable=True)
+
+
+@pytest.fixture
+def driver(tour):
+    driver = factories.make_user(username="fahrer", role=factories.Role.STAFF)
+    driver.locations.add(tour)
+    return driver

@@ -24,44 +24,16 @@ from lending.services import (
     tour_stops_on,
 )
 from tests import factories
-from tests.lending.conftest import counter_written, travel_to, written
+from tests.lending.conftest import NEXT_WEDNESDAY, counter_written, travel_to, written
+from tests.lending.conftest import NEXT_TUESDAY as TUESDAY_9
 
 pytestmark = pytest.mark.usefixtures("monday")
 
 ONE_DAY = datetime.timedelta(days=1)
-# Monday 1 March 2027 is today (conftest); a delivery needs a week's notice.
-TUESDAY_9 = datetime.date(2027, 3, 9)
-WEDNESDAY_10 = datetime.date(2027, 3, 10)
+WEDNESDAY_10 = NEXT_WEDNESDAY
 TUESDAY_16 = datetime.date(2027, 3, 16)
 WEDNESDAY_17 = datetime.date(2027, 3, 17)
 NINE = datetime.time(9, 0)
-
-
-@pytest.fixture
-def tour(db):
-    return factories.make_delivering_location(name="Medienzentrum Tour", slug="mz-tour")
-
-
-@pytest.fixture
-def school(db):
-    return factories.make_school_with_address(name="Gesamtschule Hofseite")
-
-
-@pytest.fixture
-def teacher(school):
-    return factories.make_user(username="dora", schools=[school], first_name="Dora", last_name="Dahl")
-
-
-@pytest.fixture
-def vr(tour):
-    return factories.make_item_type(location=tour, name="VR-Koffer", slug="vr-tour", units=4, deliverable=True)
-
-
-@pytest.fixture
-def driver(tour):
-    driver = factories.make_user(username="fahrer", role=factories.Role.STAFF)
-    driver.locations.add(tour)
-    return driver
 
 
 @pytest.fixture
