@@ -78,6 +78,10 @@ class WalkInForm(forms.Form):
     """A booking made at the counter for a teacher standing there: pickup is now."""
 
     school = forms.ModelChoiceField(label=_("School"), queryset=None, empty_label=None)
+    # A teacher on the phone or at the desk who wants it delivered: the tour brings it instead.
+    delivery_day = forms.TypedChoiceField(
+        label=_("Deliver to the school on"), required=False, coerce=datetime.date.fromisoformat, empty_value=None,
+        help_text=_("Leave it at “now” to hand the items over at the desk; the return day is then the collection day."))
     return_day = forms.TypedChoiceField(label=_("Return day"), coerce=datetime.date.fromisoformat)
     overrides = forms.MultipleChoiceField(
         label=_("Staff overrides"), required=False, widget=forms.CheckboxSelectMultiple,
@@ -85,10 +89,14 @@ class WalkInForm(forms.Form):
         help_text=_("Each override is recorded with your name."),
     )
 
-    def __init__(self, *args, schools, return_days, item_types, **kwargs):
+    def __init__(self, *args, schools, return_days, item_types, delivery_days=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["school"].queryset = schools
-        self.fields["return_day"].choices = _day_choices(return_days)
+        self.fields["return_day"].choices = _day_choices(sorted(set(return_days) | set(delivery_days)))
+        if delivery_days:
+            self.fields["delivery_day"].choices = [("", _("now, at the counter"))] + _day_choices(delivery_days)
+        else:
+            del self.fields["delivery_day"]
         self.item_types = list(item_types)
         for item_type in self.item_types:
             self.fields[f"quantity_{item_type.pk}"] = forms.IntegerField(

@@ -26,7 +26,7 @@ from catalog.models import ItemType, Unit
 from catalog.selectors import counter_days
 from frontend.counter_forms import CounterLabelForm, DayForm, ExtendForm, TakeBackForm, TeacherSearchForm, WalkInForm
 from lending.exceptions import BookingError
-from lending.models import Handover, ReservationStatus
+from lending.models import Fulfilment, Handover, ReservationStatus
 from lending.scanning import scan_hosts
 from lending.selectors import (
     desk_qualifications,
@@ -41,8 +41,10 @@ from lending.selectors import (
     unit_history,
     unit_open_handover,
     walk_in_return_days,
+    walk_in_tour_days,
 )
 from lending.services import (
+    tour_stops_on,
     HANDOVERABLE_STATUSES,
     counter_scan,
     handover_assign_unit,
@@ -115,6 +117,7 @@ def _agenda_context(location, day, today):
         "is_open": bool(this_day and this_day.is_open),
         "closure_reason": this_day.closure_reason if this_day else None,
         "day_form": DayForm(initial={"tag": day}),
+        "tour_stops": tour_stops_on(location=location, day=day) if location.delivers else 0,
     }
 
 
@@ -399,21 +402,28 @@ def walk_in(request, location):
     item_types = list(ItemType.objects.filter(location=location).order_by("category__position", "name"))
     return_days = walk_in_return_days(location=location, item_types=item_types, today=today)
     form = WalkInForm(_posted(request), schools=teacher.schools.filter(active=True), return_days=return_days,
-                      item_types=item_types)
+                      item_types=item_types, delivery_days=walk_in_tour_days(location=location, today=today))
     context.update(teacher=teacher, form=form)
     if request.method == "POST":
         if not form.is_valid():
             return render(request, "counter/walk_in.html", context, status=400)
+        delivery_day = form.cleaned_data.get("delivery_day")
         try:
             reservation = reservation_create(
-                borrower=teacher, school=form.cleaned_data["school"], pickup_day=today,
+                borrower=teacher, school=form.cleaned_data["school"], pickup_day=delivery_day or today,
                 pickup_slot=_current_slot(location), return_day=form.cleaned_data["return_day"],
                 lines=form.lines(), actor=request.user, overrides=form.cleaned_data["overrides"],
                 note=_("Walk-in at the counter"),
+                fulfilment=Fulfilment.DELIVERY if delivery_day else Fulfilment.PICKUP,
             )
         except BookingError as error:
             return _refused(request, "counter/walk_in.html", context, error)
-        messages.success(request, _("Booked for %(teacher)s. Scan the units to hand them over.") % {"teacher": teacher})
+        if delivery_day:
+            messages.success(request, _("Delivery booked for %(teacher)s; it is on the tour of its day.") % {
+                "teacher": teacher})
+        else:
+            messages.success(request, _("Booked for %(teacher)s. Scan the units to hand them over.") % {
+                "teacher": teacher})
         return redirect("frontend:counter_booking", location=location.slug, code=reservation.code)
     return render(request, "counter/walk_in.html", context)
 

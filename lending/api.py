@@ -268,8 +268,8 @@ class ReservationCreateApi(ApiView):
         try:
             reservation = reservation_create(
                 borrower=request.user, school=school, pickup_day=data["pickup_day"],
-                pickup_slot=data["pickup_slot"], return_day=data["return_day"],
-                lines=_booking_lines(data["lines"]), note=data["note"],
+                pickup_slot=data.get("pickup_slot"), return_day=data["return_day"],
+                lines=_booking_lines(data["lines"]), note=data["note"], fulfilment=data["fulfilment"],
             )
         except BookingError as error:
             return booking_error_response(error)

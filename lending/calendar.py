@@ -1,7 +1,8 @@
 """Calendar feeds (RFC 5545): a teacher's pickups and returns, a counter's, and one booking's.
 
 Builders only; the views answer with the bytes. Every booking becomes two events, the pickup at
-its slot and the return during counter hours on the return day, with UIDs that stay the same for
+its slot and the return during counter hours on the return day (for a delivery to a school: the
+delivery and the collection, during counter hours, at the school), with UIDs that stay the same for
 the booking's life (`<code>-pickup@<host>`, `<code>-return@<host>`), so a client that polls the
 feed moves an event when the booking changes instead of adding a second one. SEQUENCE is the
 booking's `sequence`, which the services raise with every change the borrower should see.
@@ -33,7 +34,7 @@ from icalendar import Calendar, vDuration
 from icalendar.enums import STATUS
 
 from catalog.models import ItemType
-from lending.models import HOLDING_STATUSES, Reservation, ReservationLine, ReservationStatus
+from lending.models import HOLDING_STATUSES, Fulfilment, Reservation, ReservationLine, ReservationStatus
 from lending.vtimezone import vtimezone
 
 PRODID = "-//Technikverleih//Technikverleih//DE"
@@ -94,6 +95,7 @@ _ROW_FIELDS = (
     "pk", "code", "status", "sequence", "updated_at", "pickup_day", "pickup_slot", "return_day", "location_id",
     "location__name", "location__address", "location__slot_minutes", "location__opens_at", "location__closes_at",
     "school__name", "borrower__first_name", "borrower__last_name", "borrower__username",
+    "fulfilment", "collection_by_tour", "school__street", "school__postcode", "school__city",
 )
 
 
@@ -114,6 +116,7 @@ def _rows(reservations):
         full_name = f"{row.borrower__first_name or ''} {row.borrower__last_name or ''}".strip()
         row.borrower_name = (full_name or row.borrower__username) if row.borrower__username else None
         row.school_name = row.school__name
+        row.school_address = (row.school__street, row.school__postcode, row.school__city)
         rows.append(row)
     return rows
 
@@ -127,7 +130,9 @@ def _row_of(reservation):
         updated_at=reservation.updated_at, pickup_day=reservation.pickup_day, pickup_slot=reservation.pickup_slot,
         return_day=reservation.return_day, location_id=reservation.location_id, location=reservation.location,
         borrower_name=(borrower.get_full_name() or borrower.username) if borrower else None,
-        school_name=reservation.school.name,
+        school_name=reservation.school.name, fulfilment=reservation.fulfilment,
+        collection_by_tour=reservation.collection_by_tour,
+        school_address=(reservation.school.street, reservation.school.postcode, reservation.school.city),
     )
 
 
@@ -324,13 +329,31 @@ def _events(reservation, *, lines, for_staff, link_pattern, host, _):
     pickup_end = pickup_start + datetime.timedelta(minutes=location.slot_minutes)
     return_start = datetime.datetime.combine(reservation.return_day, location.opens_at, tzinfo=zone)
     return_end = datetime.datetime.combine(reservation.return_day, location.closes_at, tzinfo=zone)
+    pickup_place = return_place = shared["location"]
+    delivery = reservation.fulfilment == Fulfilment.DELIVERY
+    if delivery:
+        # The tour comes during counter hours; the events take place at the school.
+        pickup_start = datetime.datetime.combine(reservation.pickup_day, location.opens_at, tzinfo=zone)
+        pickup_end = datetime.datetime.combine(reservation.pickup_day, location.closes_at, tzinfo=zone)
+        street, postcode, city = reservation.school_address
+        pickup_place = ", ".join(_one_line(part) for part in (reservation.school_name, street, f"{postcode} {city}")
+                                 if _one_line(part))
+        if reservation.collection_by_tour:
+            return_place = pickup_place
     if for_staff:
         who = _borrower_text(reservation)
-        pickup_summary = _("Pickup: %(borrower)s – %(items)s") % {"borrower": who, "items": items}
-        return_summary = _("Return: %(borrower)s – %(items)s") % {"borrower": who, "items": items}
+        if delivery:
+            pickup_summary = _("Delivery: %(borrower)s – %(items)s") % {"borrower": who, "items": items}
+        else:
+            pickup_summary = _("Pickup: %(borrower)s – %(items)s") % {"borrower": who, "items": items}
+        if delivery and reservation.collection_by_tour:
+            return_summary = _("Collection: %(borrower)s – %(items)s") % {"borrower": who, "items": items}
+        else:
+            return_summary = _("Return: %(borrower)s – %(items)s") % {"borrower": who, "items": items}
     else:
-        pickup_summary = _("Pickup: %(items)s") % {"items": items}
-        return_summary = _("Return: %(items)s") % {"items": items}
+        pickup_summary = (_("Delivery: %(items)s") if delivery else _("Pickup: %(items)s")) % {"items": items}
+        return_summary = (_("Collection: %(items)s") if delivery and reservation.collection_by_tour
+                          else _("Return: %(items)s")) % {"items": items}
     if reservation.status == ReservationStatus.CANCELLED:
         pickup_summary, return_summary = (
             _("%(summary)s (cancelled)") % {"summary": summary} for summary in (pickup_summary, return_summary)
@@ -341,9 +364,11 @@ def _events(reservation, *, lines, for_staff, link_pattern, host, _):
         )
     return [
         _event(uid=f"{reservation.code}-{PICKUP}@{host}", start=pickup_start, end=pickup_end,
-               summary=pickup_summary, alarm=reservation.status == ReservationStatus.CONFIRMED, **shared),
+               summary=pickup_summary, alarm=reservation.status == ReservationStatus.CONFIRMED,
+               **{**shared, "location": pickup_place}),
         _event(uid=f"{reservation.code}-{RETURN}@{host}", start=return_start, end=return_end,
-               summary=return_summary, alarm=reservation.status in HOLDING_STATUSES, **shared),
+               summary=return_summary, alarm=reservation.status in HOLDING_STATUSES,
+               **{**shared, "location": return_place}),
     ]
 
 

@@ -479,6 +479,17 @@ def walk_in_return_days(*, location, item_types, today):
     return _open_days(location=location, first_day=today, last_day=today + datetime.timedelta(days=longest))
 
 
+def walk_in_tour_days(*, location, today, days=120):
+    """The coming tour days (from tomorrow) staff may book a delivery on at the counter; the notice
+    is theirs to override. Empty when the counter does not deliver."""
+    if not location.delivers:
+        return []
+    tour = set(location.tour_weekdays())
+    return [day.day for day in counter_days(location=location, first_day=today + datetime.timedelta(days=1),
+                                             last_day=today + datetime.timedelta(days=days))
+            if not day.is_closed and day.day.isoweekday() in tour]
+
+
 def unit_history(unit):
     """The unit's events, newest first, with who did them: its page shows this."""
     return UnitEvent.objects.filter(unit=unit).select_related("actor").order_by("-at", "-id")

@@ -8,7 +8,15 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from catalog.models import Category, ItemType, Unit, UnitStatus
-from lending.models import DamageReport, Handover, Reservation, ReservationLine, ReservationStatus, WaitlistEntry
+from lending.models import (
+    DamageReport,
+    Fulfilment,
+    Handover,
+    Reservation,
+    ReservationLine,
+    ReservationStatus,
+    WaitlistEntry,
+)
 from lending.selectors import UnitState
 
 # The longest window one availability or free-between request may span.
@@ -99,11 +107,20 @@ class ReservationLineInputSerializer(serializers.Serializer):
 
 class ReservationCreateInputSerializer(serializers.Serializer):
     school = serializers.IntegerField(min_value=1, max_value=ID_MAX)
+    fulfilment = serializers.ChoiceField(
+        choices=Fulfilment.choices, default=Fulfilment.PICKUP,
+        help_text="pickup: at the counter, in a slot. delivery: by the counter's tour to the school; then "
+                  "pickup_day is the delivery day, return_day the collection day, and pickup_slot is not used.")
     pickup_day = DayField()
-    pickup_slot = SlotField()
+    pickup_slot = SlotField(required=False, help_text="Required for pickup.")
     return_day = DayField()
     lines = ReservationLineInputSerializer(many=True, allow_empty=False, max_length=50)
     note = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
+
+    def validate(self, data):
+        if data["fulfilment"] == Fulfilment.PICKUP and data.get("pickup_slot") is None:
+            raise serializers.ValidationError({"pickup_slot": [_("This field is required.")]})
+        return data
 
 
 class ReservationChangeInputSerializer(serializers.Serializer):
@@ -148,14 +165,26 @@ class ReservationColleagueInputSerializer(serializers.Serializer):
 class ReservationOutputSerializer(serializers.ModelSerializer):
     location = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     lines = ReservationLineOutputSerializer(many=True, read_only=True)
-    pickup_slot = SlotField(read_only=True)
+    pickup_slot = SlotField(read_only=True, allow_null=True, help_text="The pickup slot; null for a delivery.")
     colleague = ColleagueSerializer(read_only=True, allow_null=True,
                                     help_text="The colleague who may pick up and return it, if the borrower named one.")
+    collection_by_tour = serializers.BooleanField(
+        read_only=True, help_text="For a delivery: whether the tour collects it (else the school returns it).")
+    delivered_at = serializers.DateTimeField(read_only=True, allow_null=True,
+                                             help_text="When the driver confirmed the delivery at the school.")
+    collected_at = serializers.DateTimeField(read_only=True, allow_null=True,
+                                             help_text="When the driver confirmed the collection at the school.")
 
     class Meta:
         model = Reservation
-        fields = ["code", "status", "school", "location", "pickup_day", "pickup_slot", "return_day", "lines",
-                  "colleague"]
+        fields = ["code", "status", "fulfilment", "school", "location", "pickup_day", "pickup_slot", "return_day",
+                  "lines", "colleague", "collection_by_tour", "delivered_at", "collected_at"]
+
+    def to_representation(self, reservation):
+        data = super().to_representation(reservation)
+        if reservation.fulfilment == Fulfilment.DELIVERY:
+            data["pickup_slot"] = None
+        return data
 
 
 class ErrorSerializer(serializers.Serializer):

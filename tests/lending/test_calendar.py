@@ -24,7 +24,8 @@ from lending.calendar import (
     feed_version_for_location,
 )
 from lending.models import ReservationStatus
-from lending.services import reservation_cancel, reservation_change, reservation_mark_no_show
+from lending.models import Fulfilment
+from lending.services import reservation_cancel, reservation_change, reservation_create, reservation_mark_no_show
 from tests import factories
 from tests.lending.calendar_readers import icaljs_read
 from tests.lending.conftest import MONDAY, NEXT_TUESDAY, NEXT_WEDNESDAY, TUESDAY
@@ -606,3 +607,36 @@ def test_a_feed_version_changes_with_the_counter_and_the_items(time_machine, tea
     after = (feed_version_for_borrower(user=teacher_a)[0], feed_version_for_location(location=location)[0])
 
     assert after[0] != before[0] and after[1] != before[1]
+
+
+def test_a_delivery_is_its_delivery_and_collection_at_the_school_in_both_feeds(tour, teacher, school, vr):
+    tour.address = "Königswall 18\n44137 Dortmund"
+    tour.save()
+    delivery = reservation_create(borrower=teacher, school=school, pickup_day=NEXT_TUESDAY, pickup_slot=None,
+                                  return_day=NEXT_WEDNESDAY, lines={vr.pk: 2}, fulfilment=Fulfilment.DELIVERY)
+    school_place = "Gesamtschule Hofseite, Parkstraße 1, 44135 Dortmund"
+
+    for (_, events), summaries in (
+        (teacher_feed(teacher), ("Delivery: 2 × VR-Koffer", "Collection: 2 × VR-Koffer")),
+        (counter_feed(tour), ("Delivery: Dora Dahl – 2 × VR-Koffer", "Collection: Dora Dahl – 2 × VR-Koffer")),
+    ):
+        deliver, collect = (by_uid(events)[f"{delivery.code}-{kind}@testserver"] for kind in ("pickup", "return"))
+        # During counter hours, 9:00–16:00 in Berlin (UTC+1), on both days.
+        assert (deliver["start"], deliver["end"]) == (at(NEXT_TUESDAY, 8), at(NEXT_TUESDAY, 15))
+        assert (collect["start"], collect["end"]) == (at(NEXT_WEDNESDAY, 8), at(NEXT_WEDNESDAY, 15))
+        assert (deliver["summary"], collect["summary"]) == summaries
+        assert deliver["location"] == collect["location"] == school_place
+
+
+def test_a_delivery_the_school_returns_is_returned_at_the_counter(tour, teacher, school, vr):
+    tour.collection_by_tour = False
+    tour.address = "Königswall 18\n44137 Dortmund"
+    tour.save()
+    delivery = reservation_create(borrower=teacher, school=school, pickup_day=NEXT_TUESDAY, pickup_slot=None,
+                                  return_day=NEXT_WEDNESDAY, lines={vr.pk: 1}, fulfilment=Fulfilment.DELIVERY)
+
+    _, events = teacher_feed(teacher)
+
+    back = by_uid(events)[f"{delivery.code}-return@testserver"]
+    assert back["summary"] == "Return: VR-Koffer"
+    assert back["location"] == "Medienzentrum Tour, Königswall 18, 44137 Dortmund"

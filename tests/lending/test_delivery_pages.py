@@ -212,3 +212,76 @@ def test_the_driver_confirms_delivery_and_collection_on_the_stop_page(client, de
     assert delivery.events.get(action=ReservationEvent.Action.COLLECTED).data == {
         "units": sorted([first.asset_tag, second.asset_tag]), "missing": []}
     assert "Abgeholt. Nehmen Sie die Exemplare an der Theke zurück" in client.get(stop).content.decode()
+
+
+# The API ---------------------------------------------------------------------------------------
+
+API_URL = reverse("lending_api:reservation_create")
+
+
+def api_payload(school, vr, **changes):
+    data = {"school": school.pk, "fulfilment": "delivery", "pickup_day": NEXT_TUESDAY.isoformat(),
+            "return_day": TUESDAY_16.isoformat(), "lines": [{"item_type": vr.pk, "quantity": 1}]}
+    data.update(changes)
+    return data
+
+
+def test_the_api_books_a_delivery_and_shows_its_fulfilment(client, teacher, school, vr):
+    client.force_login(teacher)
+
+    response = client.post(API_URL, api_payload(school, vr), content_type="application/json")
+
+    assert response.status_code == 201
+    body = response.json()
+    assert (body["fulfilment"], body["pickup_slot"], body["collection_by_tour"], body["delivered_at"]) == (
+        "delivery", None, True, None)
+    assert Reservation.objects.get().fulfilment == Fulfilment.DELIVERY
+    detail = client.get(reverse("lending_api:reservation_detail", args=[body["code"]])).json()
+    assert detail["fulfilment"] == "delivery"
+
+
+@pytest.mark.parametrize(("changes", "status", "code"), [
+    ({"fulfilment": "drone"}, 400, None),
+    ({"fulfilment": "pickup"}, 400, None),  # a pickup needs its slot
+    ({"pickup_day": "2027-03-11"}, 409, "not_a_delivery_day"),
+    ({"pickup_day": "2027-03-03", "return_day": "2027-03-09"}, 409, "delivery_too_soon"),
+])
+def test_the_api_refuses_a_bad_delivery_with_its_code_and_writes_nothing(client, teacher, school, vr, changes,
+                                                                         status, code):
+    client.force_login(teacher)
+    before = written()
+
+    response = client.post(API_URL, api_payload(school, vr, **changes), content_type="application/json")
+
+    assert response.status_code == status and written() == before
+    if code:
+        assert response.json()["code"] == code
+    else:
+        assert "fulfilment" in response.json()["fields"] or "pickup_slot" in response.json()["fields"]
+
+
+# At the counter --------------------------------------------------------------------------------
+
+
+def test_a_walk_in_books_a_delivery_and_the_agenda_points_to_the_tour(client, driver, teacher, school, vr, tour):
+    client.force_login(driver)
+    walk_in = reverse("frontend:counter_walk_in", args=[tour.slug])
+    form = {"teacher": teacher.pk, "school": school.pk, f"quantity_{vr.pk}": "1",
+            "delivery_day": datetime.date(2027, 3, 3).isoformat(), "return_day": NEXT_TUESDAY.isoformat()}
+    page = client.get(walk_in, {"teacher": teacher.pk}).content.decode()
+    assert "An die Schule liefern am" in page
+
+    refused = client.post(walk_in, form)
+    assert refused.status_code == 409 and "Eine Lieferung braucht mehr Vorlauf" in refused.content.decode()
+    assert not Reservation.objects.exists()
+    response = client.post(walk_in, {**form, "overrides": ["delivery_too_soon"]})
+
+    reservation = Reservation.objects.get()
+    assert response.status_code == 302
+    assert (reservation.fulfilment, reservation.pickup_day, reservation.return_day) == (
+        Fulfilment.DELIVERY, datetime.date(2027, 3, 3), NEXT_TUESDAY)
+    assert reservation.events.get(action=ReservationEvent.Action.OVERRIDE).data == {"rule": "delivery_too_soon"}
+    agenda = client.get(reverse("frontend:counter", args=[tour.slug]), {"tag": "2027-03-03"}).content.decode()
+    assert "Die Tour hat an diesem Tag 1 Halt." in agenda
+    # Not among the desk's pickups of the day.
+    assert f'data-booking="{reservation.code}"' not in agenda and reservation.code not in agenda
