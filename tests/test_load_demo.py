@@ -56,6 +56,10 @@ def test_it_loads_a_media_centre_with_schools_catalogue_and_users():
     assert ItemType.objects.filter(paused=True).exclude(paused_reason="").exists()
     assert ItemType.objects.get(slug="vr-koffer").required_qualification.name == "VR-Schulung"
     assert ItemType.objects.get(slug="lasercutter").required_qualification.name == "Lasercutter-Einweisung"
+    # The tour delivers: every school has an address, and one booking is a delivery.
+    assert location.delivers and ItemType.objects.filter(location=location, deliverable=True).exists()
+    assert all(school.has_delivery_address for school in School.objects.all())
+    assert Reservation.objects.filter(fulfilment="delivery", status=ReservationStatus.CONFIRMED).count() == 1
 
 
 def test_its_users_have_the_right_roles():

@@ -26,7 +26,7 @@ from catalog.models import Category, Closure, ItemType, Location, Unit, UnitStat
 from catalog.selectors import counter_days
 from catalog.services import closures_import_holidays
 from lending.exceptions import BookingError
-from lending.models import Handover, Reservation, ReservationEvent, ReservationLine, ReservationStatus, UnitEvent
+from lending.models import Fulfilment, Handover, Reservation, ReservationEvent, ReservationLine, ReservationStatus, UnitEvent
 from lending.availability import availability
 from lending.services import reservation_cancel, reservation_create
 from lending.waitlist import waitlist_join
@@ -75,6 +75,11 @@ SCHOOLS = [
     ("187013", "Abendrealschule Dortmund (Weiterbildungskolleg)", SchoolType.WEITERBILDUNGSKOLLEG),
 ]
 TEACHER_SCHOOLS = ("168607", "191704")
+# Invented streets for the schools' delivery addresses; the postcodes are Dortmund's.
+DEMO_STREETS = ("Lindenallee", "Am Schulhof", "Parkstraße", "Hansaweg", "Kastanienweg", "Zechenstraße",
+                "Am Hafenbecken", "Rosenstraße")
+DEMO_POSTCODES = ("44135", "44137", "44139", "44141", "44143", "44145", "44147", "44149", "44225", "44227",
+                  "44263", "44265", "44287", "44309", "44319", "44328", "44339", "44357", "44369", "44388")
 
 QUALIFICATIONS = {
     "vr": (
@@ -383,6 +388,8 @@ class DemoLoader:
             slot_minutes=30,
             slot_capacity=4,
             holiday_state=settings.HOLIDAYS_STATE,
+            # The tour delivers the VR cases and the laser cutters to schools, as in Dortmund.
+            deliveries_per_day=6, delivery_lead_days=7, tour_packing_days=1, collection_by_tour=True,
         )
         for year in (self.today.year, self.today.year + 1):
             closures_import_holidays(location=self.location, year=year)
@@ -418,10 +425,17 @@ class DemoLoader:
                 return
 
     def _create_schools(self):
-        return {
-            number: School.objects.create(number=number, name=name, school_type=school_type)
-            for number, name, school_type in SCHOOLS
-        }
+        """The schools with invented delivery addresses in Dortmund's postcodes."""
+        schools = {}
+        for index, (number, name, school_type) in enumerate(SCHOOLS):
+            schools[number] = School.objects.create(
+                number=number, name=name, school_type=school_type,
+                street=f"{DEMO_STREETS[index % len(DEMO_STREETS)]} {3 + index * 7 % 40}",
+                postcode=DEMO_POSTCODES[index % len(DEMO_POSTCODES)], city="Dortmund",
+                office_phone=f"0231 555-{1000 + index * 37}",
+                delivery_notes="Hausmeister, Eingang Hofseite" if index % 3 == 0 else "",
+            )
+        return schools
 
     def _create_qualifications(self):
         return {
@@ -608,6 +622,9 @@ class DemoLoader:
             reservation_cancel(reservation=extra, actor=self.teacher)
         self._book_ahead(lines={"3d-drucker": 1, "stickmaschine": 1}, weeks_ahead=5, loan_days=14,
                          slot=datetime.time(14, 0))
+        # A delivery to the school by the tour, collected a week later.
+        self._book_ahead(lines={"vr-koffer": 1}, weeks_ahead=3, loan_days=7, slot=None,
+                         fulfilment=Fulfilment.DELIVERY)
         cancelled = self._book_ahead(lines={"blue-bot-klassensatz": 2}, weeks_ahead=2, loan_days=7,
                                      slot=datetime.time(9, 30))
         if cancelled is not None:
@@ -633,7 +650,8 @@ class DemoLoader:
                       return_day=reservation.return_day)
         return extra
 
-    def _book_ahead(self, *, lines, weeks_ahead, loan_days, slot, school_number=TEACHER_SCHOOLS[0]):
+    def _book_ahead(self, *, lines, weeks_ahead, loan_days, slot, school_number=TEACHER_SCHOOLS[0],
+                    fulfilment=Fulfilment.PICKUP):
         """Book the first pickup day from `weeks_ahead` on that the rules allow; None if there is none."""
         item_types = [self.item_types[slug] for slug in lines]
         lead_days = max(item_type.min_lead_days for item_type in item_types)
@@ -652,6 +670,7 @@ class DemoLoader:
                 return reservation_create(
                     borrower=self.teacher, school=school, pickup_day=pickup_day, pickup_slot=slot,
                     return_day=return_day, lines={self.item_types[slug]: quantity for slug, quantity in lines.items()},
+                    fulfilment=fulfilment,
                 )
             except BookingError:
                 # Full slot or not enough units on that day: try the next counter day.
