@@ -232,6 +232,7 @@ def test_every_teacher_page_reflows(page, screenshot, demo):
              *(f"/buchungen/{reservation.code}/" for reservation in by_state.values()),
              f"/buchungen/{confirmed}/aendern/", f"/buchungen/{confirmed}/stornieren/",
              f"/buchungen/{by_state[ReservationStatus.HANDED_OUT].code}/schaden-melden/",
+             f"/buchungen/{Reservation.objects.get(fulfilment='delivery').code}/",
              "/konto/profil/", "/konto/kontakt/", "/konto/profil/loeschen/", "/konto/2fa/"]
     assert_reflows(check_pages(page, screenshot, paths))
 
@@ -243,13 +244,15 @@ def test_every_counter_page_reflows(page, screenshot, demo):
     in_repair = Unit.objects.filter(status=UnitStatus.MAINTENANCE).first()
     handed_out = by_state[ReservationStatus.HANDED_OUT]
     busy_day = by_state[ReservationStatus.CONFIRMED].pickup_day
+    delivery = Reservation.objects.get(fulfilment="delivery")
     paths = ["/theke/", f"{COUNTER}/", f"{COUNTER}/?tag={busy_day:%Y-%m-%d}",
              *(f"{COUNTER}/buchung/{reservation.code}/" for reservation in by_state.values()),
              f"{COUNTER}/buchung/{handed_out.code}/verlaengern/",
              f"{COUNTER}/exemplar/{on_loan.asset_tag}/", f"{COUNTER}/exemplar/{in_repair.asset_tag}/",
              f"{COUNTER}/spontan/", f"{COUNTER}/etiketten/", f"{COUNTER}/qualifikationen/",
              f"{COUNTER}/schaeden/", f"{COUNTER}/schaeden/{DamageReport.objects.get().pk}/",
-             f"{COUNTER}/statistik/", f"{COUNTER}/warteliste/", "/konto/profil/"]
+             f"{COUNTER}/statistik/", f"{COUNTER}/warteliste/", "/konto/profil/",
+             f"{COUNTER}/tour/?tag={delivery.pickup_day:%Y-%m-%d}", f"{COUNTER}/tour/{delivery.code}/"]
     assert_reflows(check_pages(page, screenshot, paths))
 
 
