@@ -184,3 +184,29 @@ def test_the_contact_address_is_preferred(smtp_server, teacher_a, item_type):
     factories.book(borrower=teacher_a, lines={item_type: 1})
     deliver_due()
     assert smtp_server.wait_for(1)[0]["To"] == "lea.kontakt@example.org"
+
+
+def test_a_delivery_is_confirmed_as_a_delivery_to_the_school(smtp_server):
+    from lending.models import Fulfilment
+    from lending.services import reservation_create
+
+    tour = factories.make_delivering_location()
+    vr = factories.make_item_type(location=tour, units=2, deliverable=True)
+    school = factories.make_school_with_address(name="Gesamtschule Hofseite")
+    teacher = factories.make_user(schools=[school])
+    delivery_day = factories.counter_day(weekday=2, at_least_days_ahead=8)
+    reservation = reservation_create(
+        borrower=teacher, school=school, pickup_day=delivery_day, pickup_slot=None,
+        return_day=delivery_day + datetime.timedelta(days=8), lines={vr.pk: 1}, fulfilment=Fulfilment.DELIVERY)
+
+    deliver_due()
+
+    [message] = smtp_server.wait_for(1)
+    text, html, _images, calendars = parts(message)
+    for body in (text, html):
+        assert "Lieferung" in body and "Gesamtschule Hofseite, Parkstraße 1, 44135 Dortmund" in body
+        assert "Abholung an der Schule" in body and "Abholung:" not in body
+    # The attachment's two events: the delivery and the collection, during the counter's hours.
+    events = dateutil_read(calendars[0])
+    assert sorted(start.date() for start, _end in events.values()) == [reservation.pickup_day,
+                                                                      reservation.return_day]

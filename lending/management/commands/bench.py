@@ -56,7 +56,10 @@ from catalog.versions import catalogue_changed
 from lending.availability import availability
 from lending.exceptions import BookingError
 from lending.models import (
+    DELIVERY_SLOT,
     HOLDING_STATUSES,
+    Fulfilment,
+    Handover,
     Reservation,
     ReservationEvent,
     ReservationLine,
@@ -81,6 +84,7 @@ BATCH = 5000
 LABELS = 1000  # the label sheet measured: issue target under 3 s
 MAIL_BENCH_MESSAGES = 200  # mails delivered by the worker row: issue target at least 50 a second
 WAITLIST_PEOPLE = 200  # people waiting for one item type in the waiting-list row (issue 13)
+TOUR_STOPS = 50  # stops on the tour day of the tour rows (issue 13)
 REMINDER_BOOKINGS = 1000  # one counter day's bookings for the reminder rows: issue target under 5 s
 # Calendar feeds at the sizes of issue 5: a teacher with 500 bookings, a counter with 5,000
 # events (2,500 bookings), in a location of their own next to the large dataset.
@@ -742,12 +746,64 @@ class Command(BaseCommand):
                 times.append(elapsed)
                 counts.append(count)
             results.append(self._summary(f"counter agenda (GET) ?tag={day}", times, counts, failures))
+            for stops in (10, TOUR_STOPS):  # the same queries for a short tour and a long one
+                results.extend(self._measure_tour(client=client, repeat=repeat, location=location, stops=stops))
         finally:
             # Only the benchmark's clerk scans in this database; its scan events go, as its bookings do.
             ReservationEvent.objects.filter(actor=clerk, action=ReservationEvent.Action.SCANNED).delete()
             UnitEvent.objects.filter(actor=clerk, action=UnitEvent.Action.SCANNED).delete()
             Session.objects.all().delete()
         return results
+
+    def _measure_tour(self, *, client, repeat, location, stops):
+        """A tour day with `stops` deliveries to as many schools, each with a unit packed: its
+        tour list page and its PDF sheets (one page a stop). The bookings are written directly
+        (their rules are not what is measured) on a day past the dataset's, and removed after."""
+        today = timezone.localdate()
+        day = today + datetime.timedelta(days=FUTURE_DAYS + 30)
+        schools = list(School.objects.filter(active=True).order_by("pk")[:stops])
+        addresses = {school.pk: (school.street, school.postcode, school.city) for school in schools}
+        units = list(Unit.objects.filter(item_type__location=location, status=UnitStatus.AVAILABLE)
+                     .exclude(pk__in=Handover.objects.filter(returned_at__isnull=True).values("unit_id"))
+                     .select_related("item_type").order_by("pk")[:stops])
+        # The small dataset has fewer schools: its tour is as long as they allow.
+        stops = min(stops, len(schools), len(units))
+        if stops < 1:
+            raise CommandError("The tour rows need a school and a free unit.")
+        schools, units = schools[:stops], units[:stops]
+        made = []
+        try:
+            for index, school in enumerate(schools):
+                School.objects.filter(pk=school.pk).update(
+                    street=f"Schulweg {index + 1}", postcode=f"{44100 + index % 300}", city="Dortmund")
+            for school, unit in zip(schools, units):
+                reservation = Reservation.objects.create(
+                    school=school, location=location, pickup_day=day, pickup_slot=DELIVERY_SLOT,
+                    return_day=day + datetime.timedelta(days=7), fulfilment=Fulfilment.DELIVERY,
+                    hold_days_before=1, hold_days_after=1, collection_by_tour=True, packed_at=timezone.now())
+                made.append(reservation.pk)
+                ReservationLine.objects.create(reservation=reservation, item_type=unit.item_type, quantity=1)
+                Handover.objects.create(reservation=reservation, unit=unit)
+            page_url = reverse("frontend:counter_tour", args=[location.slug])
+            pdf_url = reverse("frontend:counter_tour_pdf", args=[location.slug])
+            results = []
+            for label, url, kind in ((f"tour list (GET), {stops} stops", page_url, "text/html"),
+                                     (f"tour sheets PDF (GET), {stops} stops, one page each", pdf_url,
+                                      "application/pdf")):
+                client.get(url, {"tag": day.isoformat()})  # warm-up
+                times, counts, failures = [], [], 0
+                for _ in range(repeat if kind == "text/html" else max(repeat // 4, 3)):
+                    response, elapsed, count = self._timed(client, "get", url, {"tag": day.isoformat()})
+                    failures += response.status_code != 200 or not response["Content-Type"].startswith(kind)
+                    times.append(elapsed)
+                    counts.append(count)
+                results.append(self._summary(label, times, counts, failures))
+            return results
+        finally:
+            Reservation.objects.filter(pk__in=made).delete()
+            for school_pk, (street, postcode, city) in addresses.items():
+                School.objects.filter(pk=school_pk).update(street=street, postcode=postcode, city=city)
+            catalogue_changed()
 
     def _measure_api(self, *, repeat, rng, location, today):
         """The API as a counter script uses it, with a read-write token of the benchmark's clerk:
