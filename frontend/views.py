@@ -518,7 +518,9 @@ def booking_change(request, code):
         messages.error(request, BookingError("not_changeable").message)
         return redirect("frontend:booking_detail", code=reservation.code)
     lines = list(reservation.lines.all())
-    pickup_days, return_days = bookable_days(
+    # A delivery moves to other tour days and has no slot to choose.
+    days_of = delivery_days if reservation.is_delivery else bookable_days
+    pickup_days, return_days = days_of(
         location=reservation.location, item_types=[line.item_type for line in lines], today=today
     )
     # The current days stay selectable even if the lead time has passed for a new booking.
@@ -526,9 +528,10 @@ def booking_change(request, code):
     return_days = sorted(set(return_days) | {reservation.return_day})
     form = BookingChangeForm(
         request.POST or None, lines=lines, pickup_days=pickup_days, return_days=return_days,
-        slot_times=reservation.location.slot_times(),
+        slot_times=[reservation.pickup_slot] if reservation.is_delivery else reservation.location.slot_times(),
         initial={"pickup_day": reservation.pickup_day.isoformat(), "return_day": reservation.return_day.isoformat(),
                  "pickup_slot": reservation.pickup_slot.strftime("%H:%M")},
+        delivery=reservation.is_delivery,
     )
     context = {"reservation": reservation, "form": form}
     if request.method == "POST":

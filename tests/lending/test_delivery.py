@@ -379,6 +379,10 @@ def test_a_packed_unit_taken_back_before_the_delivery_goes_back_to_the_shelf(pac
     assert packed.status == ReservationStatus.CONFIRMED
     assert list(Handover.objects.filter(reservation=packed).values_list("unit_id", flat=True)) == [
         vr.units.order_by("pk")[1].pk]
+    # With every unit back on the shelf there is nothing to deliver.
+    takeback_unit(unit=vr.units.order_by("pk")[1], actor=driver, condition=Handover.Condition.COMPLETE)
+    assert refused_step(delivery_confirm, reservation=packed, actor=driver, recipient="Sekretariat") == \
+        "delivery_not_packed"
 
 
 def test_the_tour_lists_deliveries_and_collections_by_postcode(deliver, tour, vr, teacher):

@@ -285,3 +285,17 @@ def test_a_walk_in_books_a_delivery_and_the_agenda_points_to_the_tour(client, dr
     assert "Die Tour hat an diesem Tag 1 Halt." in agenda
     # Not among the desk's pickups of the day.
     assert f'data-booking="{reservation.code}"' not in agenda and reservation.code not in agenda
+
+
+def test_a_teacher_moves_her_delivery_to_other_tour_days_on_the_change_page(client, delivery, teacher):
+    client.force_login(teacher)
+    url = reverse("frontend:booking_change", args=[delivery.code])
+    page = client.get(url).content.decode()
+    assert "Liefertag" in page and "Abholtag an der Schule" in page and "Abholzeit" not in page
+
+    response = client.post(url, {"pickup_day": NEXT_WEDNESDAY.isoformat(), "pickup_slot": "00:00",
+                                 "return_day": TUESDAY_16.isoformat(), f"quantity_{delivery.lines.get().item_type_id}": 2})
+
+    assert response.status_code == 302
+    delivery.refresh_from_db()
+    assert (delivery.pickup_day, delivery.return_day, delivery.fulfilment) == (NEXT_WEDNESDAY, TUESDAY_16, "delivery")
