@@ -202,7 +202,7 @@ def _booking_context(location, reservation):
         "back": [handover for handover in handovers if not handover.is_open],
         "state": reservation_handover_state(reservation), "today": today,
         "overdue": reservation.is_overdue(today),
-        "can_assign": reservation.status in HANDOVERABLE_STATUSES and reservation.pickup_day <= today
+        "can_assign": reservation.status in HANDOVERABLE_STATUSES and reservation.hold_first_day() <= today
         <= reservation.return_day and any(line["missing"] for line in lines),
         "can_confirm": reservation.status == ReservationStatus.CONFIRMED and bool(out),
         "can_extend": reservation.status in HANDOVERABLE_STATUSES,

@@ -111,14 +111,16 @@ class BookingChangeForm(forms.Form):
     )
     return_day = forms.TypedChoiceField(label=_("Return day"), coerce=datetime.date.fromisoformat)
 
-    def __init__(self, *args, lines, pickup_days, return_days, slot_times, delivery=False, **kwargs):
+    def __init__(self, *args, lines, pickup_days, return_days, slot_times, delivery=False, collection_by_tour=True,
+                 **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["pickup_day"].choices = _day_choices(pickup_days)
         self.fields["return_day"].choices = _day_choices(return_days)
         self.fields["pickup_slot"].choices = _slot_choices(slot_times)
         if delivery:
             self.fields["pickup_day"].label = _("Delivery day")
-            self.fields["return_day"].label = _("Collection day")
+            self.fields["return_day"].label = _("Collection day") if collection_by_tour else _(
+                "Return day at the counter")
             self.fields["pickup_slot"].widget = forms.HiddenInput()
         self.lines = lines
         for line in lines:

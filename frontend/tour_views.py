@@ -110,7 +110,8 @@ def stop(request, location, code):
             status = error.http_status
         reservation.refresh_from_db()
     context["ticked"] = ticked
-    context["can_deliver"] = reservation.status == ReservationStatus.CONFIRMED and reservation.packed_at is not None
+    # Units scanned in count as packed even if "packed" was not pressed at the counter.
+    context["can_deliver"] = reservation.status == ReservationStatus.CONFIRMED and bool(out)
     context["can_collect"] = (reservation.status == ReservationStatus.HANDED_OUT and reservation.collection_by_tour
                               and reservation.collected_at is None)
     return render(request, "counter/tour_stop.html", context, status=status)

@@ -501,7 +501,8 @@ def booking_scan(request, code):
     reservation = reservation_get_for_user(user=request.user, code=code)
     if request.user.works_at(reservation.location):
         # A delivery on its way (packed, or at the school until collected) opens the driver's page.
-        if reservation.is_delivery and reservation.packed_at is not None and reservation.status in HANDOVERABLE_STATUSES:
+        if reservation.is_delivery and reservation.status in HANDOVERABLE_STATUSES and (
+                reservation.packed_at is not None or reservation.handovers.filter(returned_at__isnull=True).exists()):
             return redirect("frontend:tour_stop", location=reservation.location.slug, code=reservation.code)
         return redirect("frontend:counter_booking", location=reservation.location.slug, code=reservation.code)
     return redirect("frontend:booking_detail", code=reservation.code)
@@ -531,7 +532,7 @@ def booking_change(request, code):
         slot_times=[reservation.pickup_slot] if reservation.is_delivery else reservation.location.slot_times(),
         initial={"pickup_day": reservation.pickup_day.isoformat(), "return_day": reservation.return_day.isoformat(),
                  "pickup_slot": reservation.pickup_slot.strftime("%H:%M")},
-        delivery=reservation.is_delivery,
+        delivery=reservation.is_delivery, collection_by_tour=reservation.collection_by_tour,
     )
     context = {"reservation": reservation, "form": form}
     if request.method == "POST":

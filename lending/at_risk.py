@@ -43,18 +43,23 @@ def bookings_at_risk(*, today, location=None, pickup_until=None):
     and their counter days (one per location)."""
     overdue = dict(ReservationLine.objects.filter(
         reservation__status=ReservationStatus.HANDED_OUT, reservation__return_day__lt=today,
+        reservation__collected_at__isnull=True,  # collected by the tour: on its way back
     ).values("item_type_id").annotate(out=Sum("quantity")).values_list("item_type_id", "out"))
     if not overdue:
         return {}
+    # A delivery already packed has its units in the van: nothing overdue can take them any more.
     lines = ReservationLine.objects.filter(
         item_type_id__in=overdue, reservation__status=ReservationStatus.CONFIRMED, reservation__pickup_day__gte=today,
-    )
+    ).exclude(reservation__packed_at__isnull=False)
     if location is not None:
         lines = lines.filter(reservation__location=location)
     if pickup_until is not None:
         lines = lines.filter(reservation__pickup_day__lte=pickup_until)
     candidates = list(lines.values_list("reservation_id", "item_type_id", "quantity", "reservation__pickup_day",
                                         "reservation__return_day", "reservation__location_id"))
+    # A delivery holds from its packing day through the day after its collection.
+    holds = {reservation_id: (before, after) for reservation_id, before, after in lines.values_list(
+        "reservation_id", "reservation__hold_days_before", "reservation__hold_days_after")}
     names = dict(lines.values_list("item_type_id", "item_type__name").distinct())
     if not candidates:
         return {}
@@ -74,13 +79,17 @@ def bookings_at_risk(*, today, location=None, pickup_until=None):
         entry = engine.get(item_type_id)
         if entry is None:
             continue
-        own = _Own(quantity, pickup_day, return_day + datetime.timedelta(days=entry.turnaround_days))
+        before, after = holds[reservation_id]
+        first_held = max(pickup_day - datetime.timedelta(days=before), today)
+        last_held = return_day + datetime.timedelta(days=after)
+        own = _Own(quantity, first_held, last_held + datetime.timedelta(days=entry.turnaround_days))
         out = overdue[item_type_id]
-        covered = _coverable(entry, out, today, own, pickup_day, return_day)
+        covered = _coverable(entry, out, today, own, first_held, last_held)
         if covered >= quantity:
             continue
         length = return_day - pickup_day
-        next_day = next((day for day in sorted(open_days[location_id])
+        # Another day is suggested among the counter days, so not for a delivery (the tour's days).
+        next_day = None if before or after else next((day for day in sorted(open_days[location_id])
                          if pickup_day < day <= pickup_day + datetime.timedelta(days=ALTERNATIVE_DAYS)
                          and day + length in open_days[location_id]
                          and _coverable(entry, out, today, own, day, day + length) >= quantity), None)

@@ -112,6 +112,9 @@ class Reservation(models.Model):
         return self.pickup_day - datetime.timedelta(days=self.hold_days_before)
 
     def is_overdue(self, today):
+        # Collected by the tour, the units are on their way back: late only if collected late.
+        if self.collected_at is not None:
+            return self.status == ReservationStatus.HANDED_OUT and timezone.localdate(self.collected_at) > self.return_day
         return self.status == ReservationStatus.HANDED_OUT and self.return_day < today
 
 

@@ -6,7 +6,7 @@ from functools import reduce
 from operator import or_
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, OuterRef, Prefetch, Q, Subquery, Sum
+from django.db.models import Count, F, OuterRef, Prefetch, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
@@ -250,7 +250,8 @@ def tour_days_ahead(*, location, today, days=21):
                        .values_list(*fields))}.values()
     counts = {}
     for pickup_day, return_day, by_tour in rows:
-        for stop_day in [pickup_day] + ([return_day] if by_tour else []):
+        # Delivered and collected on the same day is one stop, as tour_stops_on counts it.
+        for stop_day in {pickup_day} | ({return_day} if by_tour else set()):
             if today <= stop_day <= today + datetime.timedelta(days=days):
                 counts[stop_day] = counts.get(stop_day, 0) + 1
     return sorted(counts.items())
@@ -415,7 +416,9 @@ def counter_agenda(*, location, day, today):
                    .order_by("borrower__last_name", "id"))
     overdue = []
     if day == today:
-        overdue = list(base.filter(status=ReservationStatus.HANDED_OUT, return_day__lt=day).order_by("return_day", "id"))
+        # Collected by the tour on time, the units are on their way back, not overdue.
+        overdue = list(base.filter(status=ReservationStatus.HANDED_OUT, return_day__lt=day)
+                       .exclude(collected_at__date__lte=F("return_day")).order_by("return_day", "id"))
     everything = {reservation.pk: reservation for reservation in pickups + returns + overdue}
     states = reservations_handover_states(everything.values())
     for reservation in pickups + returns + overdue:
@@ -470,11 +473,14 @@ def extension_return_days(*, reservation, today):
     today, within the shortest longest-loan of its items from the pickup day. The service
     checks the units."""
     longest = min(line.item_type.max_loan_days for line in reservation.lines.all())
-    return _open_days(
-        location=reservation.location,
-        first_day=max(reservation.return_day + datetime.timedelta(days=1), today),
-        last_day=reservation.pickup_day + datetime.timedelta(days=longest),
-    )
+    first_day = max(reservation.return_day + datetime.timedelta(days=1), today)
+    last_day = reservation.pickup_day + datetime.timedelta(days=longest)
+    if reservation.is_delivery and reservation.collection_by_tour:
+        # The tour collects it on the new day: the tour's days, not the counter's.
+        tour = set(reservation.location.tour_weekdays())
+        return [day.day for day in counter_days(location=reservation.location, first_day=first_day, last_day=last_day)
+                if not day.is_closed and day.day.isoweekday() in tour]
+    return _open_days(location=reservation.location, first_day=first_day, last_day=last_day)
 
 
 def walk_in_return_days(*, location, item_types, today):

@@ -143,11 +143,16 @@ def _check_delivery(*, location, item_types, school, pickup_day, return_day, col
     """The rules of a delivery to the school (besides the item rules every booking passes): every
     item deliverable and the counter delivering, an address, tour days, the delivery notice, and
     room on the tour of each new day. Both days of a delivery are one stop each when the tour
-    collects; a school returning to the counter returns on a counter day."""
-    if not location.delivers or not all(item_type.deliverable for item_type in item_types):
+    collects; a school returning to the counter returns on a counter day.
+
+    A change (`exclude_reservation_id` set) checks deliverability only for the item types it adds
+    (`item_types` the caller passes are those) and not the counter and address again: what was
+    promised stays, as for a pickup."""
+    changing = exclude_reservation_id is not None
+    if (not changing and not location.delivers) or not all(item_type.deliverable for item_type in item_types):
         raise BookingError("not_deliverable", item_types=sorted(
             item_type.pk for item_type in item_types if not item_type.deliverable))
-    if not school.has_delivery_address:
+    if not changing and not school.has_delivery_address:
         raise BookingError("no_delivery_address")
     if check_delivery_day:
         _check_tour_day(location=location, day=pickup_day)
@@ -210,7 +215,8 @@ def _check_rules(*, location, item_types, borrower, pickup_day, pickup_slot, ret
     lead_time_checked = item_types if lead_time_item_types is None else lead_time_item_types
     if delivery is not None:
         _check_delivery(
-            location=location, item_types=item_types, school=delivery["school"], pickup_day=pickup_day,
+            location=location, item_types=delivery.get("new_item_types", item_types), school=delivery["school"],
+            pickup_day=pickup_day,
             return_day=return_day, collection_by_tour=delivery["collection_by_tour"], today=today,
             lead_time_checked=lead_time_checked, check_delivery_day=check_pickup_day,
             check_collection_day=check_return_day, exclude_reservation_id=exclude_reservation_id, refuse=refuse,
@@ -252,7 +258,8 @@ def _check_units(*, item_types, quantities, pickup_day, return_day, today, exclu
     """Whether the units are free for the whole hold: from `hold_days_before` days before the
     pickup day through `hold_days_after` days after the return day, plus each turnaround."""
     longest_turnaround = max(item_type.turnaround_days for item_type in item_types)
-    hold_from = pickup_day - datetime.timedelta(days=hold_days_before)
+    # Past days are history, not a promise (bookings of theirs may never have been closed).
+    hold_from = max(pickup_day - datetime.timedelta(days=hold_days_before), min(today, pickup_day))
     window_end = return_day + datetime.timedelta(days=longest_turnaround + hold_days_after)
     free = availability(
         item_type_ids=quantities.keys(), first_day=hold_from, last_day=window_end, today=today,
@@ -360,9 +367,9 @@ def _delivery_hold(location):
     }
 
 
-def _delivery_rules(reservation):
-    return ({"school": reservation.school, "collection_by_tour": reservation.collection_by_tour}
-            if reservation.is_delivery else None)
+def _delivery_rules(reservation, *, new_item_types):
+    return ({"school": reservation.school, "collection_by_tour": reservation.collection_by_tour,
+             "new_item_types": new_item_types} if reservation.is_delivery else None)
 
 
 def _hold_days(reservation):
@@ -418,7 +425,9 @@ def reservation_change(*, reservation, actor, pickup_day=None, pickup_slot=None,
             lead_time_item_types=item_types if pickup_changed else growing,
             check_pickup_day=pickup_changed, check_return_day=return_changed,
             check_slot=pickup_changed or new_slot != reservation.pickup_slot,
-            exclude_reservation_id=reservation.pk, delivery=_delivery_rules(reservation),
+            exclude_reservation_id=reservation.pk,
+            delivery=_delivery_rules(reservation, new_item_types=[
+                item_type for item_type in item_types if item_type.pk not in current_lines]),
         )
         _check_units(item_types=item_types, quantities=quantities, pickup_day=new_pickup_day,
                      return_day=new_return_day, today=today, exclude_reservation_id=reservation.pk,
@@ -837,9 +846,10 @@ def delivery_confirm(*, reservation, actor, recipient):
     """The driver confirms a packed delivery at the school (*Zugestellt*): the loan starts.
 
     `recipient` is the name of who took it (the school office, the caretaker). The booking
-    becomes handed out and its units' hand-overs start now. Raises BookingError: not_a_delivery,
-    recipient_required, not_deliverable_now (not confirmed, or not packed). Nothing is written
-    when it raises.
+    becomes handed out and its units' hand-overs start now; units scanned in count as packed even
+    if "packed" was not confirmed. Raises BookingError: not_a_delivery, recipient_required,
+    not_deliverable_now (not confirmed), delivery_not_packed (no unit scanned in). Nothing is
+    written when it raises.
     """
     recipient = " ".join((recipient or "").split())
     with transaction.atomic():
@@ -849,7 +859,7 @@ def delivery_confirm(*, reservation, actor, recipient):
         if not recipient or len(recipient) > RECIPIENT_MAX_LENGTH:
             raise BookingError("recipient_required")
         handovers = Handover.objects.filter(reservation=reservation, returned_at__isnull=True)
-        if reservation.status != ReservationStatus.CONFIRMED or reservation.packed_at is None:
+        if reservation.status != ReservationStatus.CONFIRMED:
             raise BookingError("not_deliverable_now")
         tags = sorted(handovers.values_list("unit__asset_tag", flat=True))
         if not tags:
@@ -857,9 +867,11 @@ def delivery_confirm(*, reservation, actor, recipient):
         now = timezone.now()
         handovers.update(handed_out_at=now)
         reservation.status = ReservationStatus.HANDED_OUT
+        # Units scanned in without "packed" pressed went on the tour all the same.
+        reservation.packed_at = reservation.packed_at or now
         reservation.delivered_at = now
         reservation.delivered_to = recipient
-        reservation.save(update_fields=["status", "delivered_at", "delivered_to", "updated_at"])
+        reservation.save(update_fields=["status", "packed_at", "delivered_at", "delivered_to", "updated_at"])
         ReservationEvent.objects.create(
             reservation=reservation, actor=actor, action=ReservationEvent.Action.DELIVERED,
             data={"recipient": recipient, "units": tags},
@@ -937,7 +949,9 @@ def takeback_unit(*, unit, actor, condition, note="", handover_id=None):
         handover.returned_by = actor
         handover.return_condition = condition
         handover.return_note = note
-        handover.returned_late = today > reservation.return_day
+        # A delivery the tour collected came back when it was collected, not when it is unloaded.
+        back_on = timezone.localdate(reservation.collected_at) if reservation.collected_at else today
+        handover.returned_late = back_on > reservation.return_day
         # Before the hand-over is confirmed the unit never left the desk: the scan is undone
         # (the events keep it), so the booking's counter state counts only real returns.
         undone = reservation.status == ReservationStatus.CONFIRMED
@@ -1028,14 +1042,15 @@ def reservation_mark_no_show(*, reservation, actor):
 def reservations_mark_no_shows(*, day, actor=None, location=None):
     """Mark every booking not picked up by the end of `day` (for `close_counter_day`).
 
-    Candidates are confirmed bookings with a pickup day on or before `day` (never after today)
-    and no unit out; a booking with an unconfirmed hand-over in progress is left for staff. Each
+    Candidates are confirmed pickups (not deliveries) with a pickup day on or before `day` (never
+    after today) and no unit out; a booking with an unconfirmed hand-over in progress is left for staff. Each
     is marked in its own transaction through `reservation_mark_no_show`, so one that changed
     meanwhile (handed out at the last minute) is skipped, not failed. Returns the marked ones.
     """
     last_pickup_day = min(day, timezone.localdate())
+    # A delivery not delivered is the counter's miss, not the teacher's: staff decide on it.
     candidates = Reservation.objects.filter(
-        status=ReservationStatus.CONFIRMED, pickup_day__lte=last_pickup_day
+        status=ReservationStatus.CONFIRMED, pickup_day__lte=last_pickup_day, fulfilment=Fulfilment.PICKUP,
     ).exclude(pk__in=Handover.objects.filter(returned_at__isnull=True).values("reservation_id"))
     if location is not None:
         candidates = candidates.filter(location=location)

@@ -28,7 +28,7 @@ from catalog.models import ItemType
 from catalog.versions import catalogue_changed
 from lending.availability import availability
 from lending.exceptions import BookingError
-from lending.models import Reservation, ReservationStatus, WaitlistEntry, WaitlistEvent
+from lending.models import Fulfilment, Reservation, ReservationStatus, WaitlistEntry, WaitlistEvent
 from lending.services import (
     _check_borrower,
     _check_rules,
@@ -198,7 +198,7 @@ def _may_book(entry, location, item_type, today, now):
     if entry.pickup_slot not in location.slot_times():
         return False
     taken = Reservation.objects.filter(location=location, pickup_day=entry.pickup_day, pickup_slot=entry.pickup_slot,
-                                       status=ReservationStatus.CONFIRMED).count()
+                                       status=ReservationStatus.CONFIRMED, fulfilment=Fulfilment.PICKUP).count()
     return taken + open_offers_in_slot(location=location, day=entry.pickup_day, slot=entry.pickup_slot,
                                        now=now) < location.slot_capacity
 

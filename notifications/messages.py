@@ -24,7 +24,7 @@ from catalog.labels import qr_matrix
 from catalog.models import ISO_WEEKDAYS, Location
 from lending.at_risk import bookings_at_risk
 from lending.calendar import calendar_for_reservation
-from lending.models import ReservationStatus, WaitlistEntry
+from lending.models import Fulfilment, ReservationStatus, WaitlistEntry
 from notifications.digest import counter_day_digest
 from notifications.models import Mail
 from notifications.unsubscribe import unsubscribe_token
@@ -117,7 +117,9 @@ def still_applies(mail):
     if mail.kind == K.PICKUP_REMINDER:
         return reservation.status == ReservationStatus.CONFIRMED and mail.key.endswith(f":{reservation.pickup_day}")
     if mail.kind in (K.RETURN_REMINDER, K.OVERDUE, K.OVERDUE_COPY):
-        return reservation.status == ReservationStatus.HANDED_OUT and f":{reservation.return_day}:" in f"{mail.key}:"
+        # Not once the tour has collected it either.
+        return (reservation.status == ReservationStatus.HANDED_OUT and reservation.collected_at is None
+                and f":{reservation.return_day}:" in f"{mail.key}:")
     if mail.kind == K.AT_RISK:  # not when the overdue units came back or the booking changed
         return (reservation.status == ReservationStatus.CONFIRMED and mail.key.endswith(f":{reservation.pickup_day}")
                 and reservation.pk in bookings_at_risk(today=timezone.localdate(), location=reservation.location))
@@ -266,10 +268,23 @@ def _day(day):
     return date_format(day, "D, j. F Y" if translation.get_language() == "de" else "D, j F Y")
 
 
+# The subjects that name the pickup say delivery for a delivery (called, so they are translated
+# in the mail's language).
+DELIVERY_SUBJECTS = {
+    K.BOOKING_CONFIRMED: lambda: _("Booking %(code)s confirmed: delivery %(day)s"),
+    K.BOOKING_CHANGED: lambda: _("Booking %(code)s changed: delivery %(day)s"),
+    K.BOOKING_CANCELLED: lambda: _("Booking %(code)s cancelled (delivery was %(day)s)"),
+    K.NO_SHOW: lambda: _("Booking %(code)s not delivered on %(day)s"),
+    K.PICKUP_REMINDER: lambda: _("Reminder: delivery of booking %(code)s on %(day)s"),
+}
+
+
 def _subject(kind, reservation):
     borrower = reservation.borrower
     values = {"code": reservation.code, "day": _day(reservation.pickup_day), "return_day": _day(reservation.return_day),
               "borrower": (borrower.get_full_name() or borrower.username) if borrower else ""}
+    if reservation.fulfilment == Fulfilment.DELIVERY and kind in DELIVERY_SUBJECTS:
+        return DELIVERY_SUBJECTS[kind]() % values
     subjects = {
         K.BOOKING_CONFIRMED: _("Booking %(code)s confirmed: pickup %(day)s"),
         K.BOOKING_CHANGED: _("Booking %(code)s changed: pickup %(day)s"),

@@ -122,8 +122,9 @@ def reminders_queue(*, today=None, now=None):
 
     # Overdue loans: notice 1 the day after the return day, notice 2 MAIL_OVERDUE_REPEAT_DAYS later, …
     repeat = max(settings.MAIL_OVERDUE_REPEAT_DAYS, 1)
+    # A delivery the tour collected is on its way back, not overdue with the teacher.
     overdue = list(Reservation.objects.filter(status=ReservationStatus.HANDED_OUT, return_day__lt=today,
-                                              borrower__isnull=False)
+                                              borrower__isnull=False, collected_at__isnull=True)
                    .values_list("pk", "return_day", "borrower_id", "location_id"))
     staff = _staff_by_location({location_id for *_rest, location_id in overdue})
     for pk, return_day, borrower_id, location_id in overdue:

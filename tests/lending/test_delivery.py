@@ -349,7 +349,7 @@ def test_the_drivers_confirmations_are_refused_out_of_order_with_nothing_written
                                                                                   teacher, school):
     not_packed = deliver(return_day=WEDNESDAY_10, actor=driver, overrides=("delivery_too_soon",))
     assert refused_step(delivery_confirm, reservation=not_packed, actor=driver, recipient="Sekretariat") == \
-        "not_deliverable_now"
+        "delivery_not_packed"
     assert refused_step(delivery_pack, reservation=not_packed, actor=driver) == "nothing_handed_out"
     for recipient in ("", "   ", "x" * 121):
         assert refused_step(delivery_confirm, reservation=packed, actor=driver, recipient=recipient) == \
@@ -403,3 +403,94 @@ def test_the_tour_lists_deliveries_and_collections_by_postcode(deliver, tour, vr
     assert [(stop.kind, stop.school.name) for stop in stops] == [
         ("delivery", "Realschule Süd"), ("delivery", "Grundschule Nord")]
     assert stops[0].reservation == collected_then
+
+
+def test_units_scanned_in_without_packed_pressed_still_go_out_with_the_driver(deliver, vr, driver, time_machine):
+    reservation = deliver()
+    travel_to(time_machine, TUESDAY_9 - ONE_DAY)
+    handover_assign_unit(reservation=reservation, unit=vr.units.order_by("pk")[0], actor=driver)
+    travel_to(time_machine, TUESDAY_9, hour=11)
+
+    delivered = delivery_confirm(reservation=reservation, actor=driver, recipient="Sekretariat")
+
+    assert delivered.status == ReservationStatus.HANDED_OUT and delivered.packed_at == delivered.delivered_at
+
+
+def test_collected_by_the_tour_on_its_day_is_neither_overdue_nor_late(packed, vr, driver, time_machine, teacher):
+    from notifications.models import Mail
+    from notifications.reminders import reminders_queue
+
+    travel_to(time_machine, TUESDAY_9, hour=11)
+    delivery_confirm(reservation=packed, actor=driver, recipient="Sekretariat")
+    travel_to(time_machine, TUESDAY_16, hour=14)
+    collection_confirm(reservation=packed, actor=driver, unit_ids=[unit.pk for unit in vr.units.order_by("pk")[:2]])
+
+    travel_to(time_machine, TUESDAY_16 + ONE_DAY, hour=9)  # unloaded at the counter the next morning
+    packed.refresh_from_db()
+    assert not packed.is_overdue(TUESDAY_16 + ONE_DAY)
+    reminders_queue()
+    assert not Mail.objects.filter(kind__in=[Mail.Kind.OVERDUE, Mail.Kind.OVERDUE_COPY]).exists()
+    for unit in vr.units.order_by("pk")[:2]:
+        takeback_unit(unit=unit, actor=driver, condition=Handover.Condition.COMPLETE)
+    assert not Handover.objects.filter(reservation=packed, returned_late=True).exists()
+
+
+def test_a_delivery_collected_late_is_late(packed, vr, driver, time_machine):
+    travel_to(time_machine, TUESDAY_9, hour=11)
+    delivery_confirm(reservation=packed, actor=driver, recipient="Sekretariat")
+    travel_to(time_machine, TUESDAY_16 + 2 * ONE_DAY, hour=11)  # the school was closed on the day
+    collection_confirm(reservation=packed, actor=driver, unit_ids=[vr.units.order_by("pk")[0].pk])
+
+    handover = takeback_unit(unit=vr.units.order_by("pk")[0], actor=driver, condition=Handover.Condition.COMPLETE)
+
+    assert handover.returned_late
+
+
+def test_the_end_of_day_pass_leaves_an_undelivered_delivery_to_staff(deliver, time_machine):
+    from lending.services import reservations_mark_no_shows
+
+    reservation = deliver()
+    travel_to(time_machine, TUESDAY_9, hour=18)
+
+    assert reservations_mark_no_shows(day=TUESDAY_9) == []
+    reservation.refresh_from_db()
+    assert reservation.status == ReservationStatus.CONFIRMED
+
+
+def test_a_delivery_keeps_its_items_when_one_becomes_pickup_only_or_the_tour_stops(deliver, teacher, tour, vr):
+    reservation = deliver(lines={vr.pk: 2})
+    vr.deliverable = False
+    vr.save()
+    tour.deliveries_per_day = 0
+    tour.save()
+
+    changed = reservation_change(reservation=reservation, actor=teacher, lines={vr.pk: 1})
+
+    assert changed.lines.get().quantity == 1
+    # A new day needs room on a tour that takes none now.
+    with pytest.raises(BookingError) as excinfo:
+        reservation_change(reservation=reservation, actor=teacher, pickup_day=WEDNESDAY_10)
+    assert excinfo.value.code == "delivery_day_full"
+    added = factories.make_item_type(location=tour, units=1, deliverable=False)
+    with pytest.raises(BookingError) as excinfo:
+        reservation_change(reservation=reservation, actor=teacher, lines={vr.pk: 1, added.pk: 1})
+    assert excinfo.value.code == "not_deliverable"
+
+
+def test_a_packed_delivery_is_not_at_risk_from_overdue_loans_its_units_are_in_the_van(
+        deliver, tour, school, vr, driver, time_machine):
+    from lending.at_risk import bookings_at_risk
+
+    reservation = deliver(lines={vr.pk: 2})
+    factories.make_reservation(location=tour, school=school, lines={vr: 3}, pickup_day=datetime.date(2027, 3, 2),
+                               return_day=datetime.date(2027, 3, 3), status=ReservationStatus.HANDED_OUT)
+    monday_8 = TUESDAY_9 - ONE_DAY
+    travel_to(time_machine, monday_8)
+    assert reservation.pk in bookings_at_risk(today=monday_8)
+    assert bookings_at_risk(today=monday_8)[reservation.pk][0].next_day is None  # no counter day suggested
+
+    for unit in vr.units.order_by("pk")[:2]:
+        handover_assign_unit(reservation=reservation, unit=unit, actor=driver)
+    delivery_pack(reservation=reservation, actor=driver)
+
+    assert reservation.pk not in bookings_at_risk(today=monday_8)

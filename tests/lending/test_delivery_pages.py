@@ -299,3 +299,20 @@ def test_a_teacher_moves_her_delivery_to_other_tour_days_on_the_change_page(clie
     assert response.status_code == 302
     delivery.refresh_from_db()
     assert (delivery.pickup_day, delivery.return_day, delivery.fulfilment) == (NEXT_WEDNESDAY, TUESDAY_16, "delivery")
+
+
+def test_the_extend_page_offers_a_tour_collected_delivery_the_tours_days(client, driver, teacher, school, vr, tour):
+    tour.counter_weekdays, tour.delivery_weekdays = [2, 3, 4], [2]
+    tour.save()
+    delivery = reservation_create(borrower=teacher, school=school, pickup_day=NEXT_TUESDAY, pickup_slot=None,
+                                  return_day=TUESDAY_16, lines={vr.pk: 1}, fulfilment=Fulfilment.DELIVERY)
+    client.force_login(driver)
+    url = reverse("frontend:counter_extend", args=[tour.slug, delivery.code])
+
+    offered = [datetime.date.fromisoformat(value) for value, _label in
+               client.get(url).context["form"].fields["return_day"].choices]
+
+    assert offered and all(day.isoweekday() == 2 for day in offered)
+    assert client.post(url, {"return_day": offered[0].isoformat()}).status_code == 302
+    delivery.refresh_from_db()
+    assert delivery.return_day == offered[0] == TUESDAY_16 + datetime.timedelta(days=7)

@@ -202,6 +202,7 @@ def test_a_delivery_is_confirmed_as_a_delivery_to_the_school(smtp_server):
     deliver_due()
 
     [message] = smtp_server.wait_for(1)
+    assert "bestätigt: Lieferung" in message["Subject"]
     text, html, _images, calendars = parts(message)
     for body in (text, html):
         assert "Lieferung" in body and "Gesamtschule Hofseite, Parkstraße 1, 44135 Dortmund" in body
