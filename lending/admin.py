@@ -69,10 +69,10 @@ class ReservationAdmin(RaisesCatalogueVersion, admin.ModelAdmin):
     """Reservations can be looked up and corrected here, never created (see the module docstring)."""
 
     list_display = (
-        "code", "pickup_day", "pickup_slot", "return_day", "status", "overdue", "borrower", "school", "location",
-        "created_at",
+        "code", "pickup_day", "pickup_slot", "return_day", "status", "fulfilment", "overdue", "borrower", "school",
+        "location", "created_at",
     )
-    list_filter = ("status", OverdueFilter, "location", "school__school_type")
+    list_filter = ("status", "fulfilment", OverdueFilter, "location", "school__school_type")
     search_fields = (
         "code", "borrower__username", "borrower__first_name", "borrower__last_name", "borrower__email",
         "school__name", "school__number",
@@ -80,12 +80,14 @@ class ReservationAdmin(RaisesCatalogueVersion, admin.ModelAdmin):
     list_select_related = ("borrower", "school", "location")
     date_hierarchy = "pickup_day"
     fields = (
-        "code", "borrower", "school", "location", "pickup_day", "pickup_slot", "return_day", "status", "note",
-        "sequence", "created_at", "updated_at",
+        "code", "borrower", "school", "location", "fulfilment", "pickup_day", "pickup_slot", "return_day", "status",
+        "note", "hold_days_before", "hold_days_after", "collection_by_tour", "packed_at", "delivered_at",
+        "delivered_to", "collected_at", "sequence", "created_at", "updated_at",
     )
     readonly_fields = (
-        "code", "borrower", "school", "location", "pickup_day", "pickup_slot", "return_day", "sequence",
-        "created_at", "updated_at",
+        "code", "borrower", "school", "location", "fulfilment", "pickup_day", "pickup_slot", "return_day",
+        "hold_days_before", "hold_days_after", "collection_by_tour", "packed_at", "delivered_at", "delivered_to",
+        "collected_at", "sequence", "created_at", "updated_at",
     )
     inlines = (ReservationLineInline, ReservationEventInline)
 
