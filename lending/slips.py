@@ -164,8 +164,10 @@ def _booking_details(reservation):
         (_("Borrower"), Paragraph(_text(borrower), BODY)),
         *_collected_by(reservation),
         (_("School"), Paragraph(_text(f"{school.name} ({_('school number')} {school.number})"), BODY)),
-        (_("Pickup day"), Paragraph(_date(reservation.pickup_day), BODY)),
-        (_("Return day"), Paragraph(_date(reservation.return_day), BOLD)),
+        (_("Delivery day") if reservation.is_delivery else _("Pickup day"),
+         Paragraph(_date(reservation.pickup_day), BODY)),
+        (_("Collection day") if reservation.is_delivery and reservation.collection_by_tour else _("Return day"),
+         Paragraph(_date(reservation.return_day), BOLD)),
     ]
     table = Table(
         [[Paragraph(_text(label), BODY), value] for label, value in rows],
