@@ -55,31 +55,30 @@ def bookings_at_risk(*, today, location=None, pickup_until=None):
         lines = lines.filter(reservation__location=location)
     if pickup_until is not None:
         lines = lines.filter(reservation__pickup_day__lte=pickup_until)
+    # With each booking's hold around its days: a delivery holds from its packing day through the
+    # day after its collection.
     candidates = list(lines.values_list("reservation_id", "item_type_id", "quantity", "reservation__pickup_day",
-                                        "reservation__return_day", "reservation__location_id"))
-    # A delivery holds from its packing day through the day after its collection.
-    holds = {reservation_id: (before, after) for reservation_id, before, after in lines.values_list(
-        "reservation_id", "reservation__hold_days_before", "reservation__hold_days_after")}
+                                        "reservation__return_day", "reservation__location_id",
+                                        "reservation__hold_days_before", "reservation__hold_days_after"))
     names = dict(lines.values_list("item_type_id", "item_type__name").distinct())
     if not candidates:
         return {}
-    longest = max((return_day - pickup_day).days for _r, _t, _q, pickup_day, return_day, _l in candidates)
-    last_day = max(return_day for *_rest, return_day, _l in candidates) + datetime.timedelta(
+    longest = max((return_day - pickup_day).days for _r, _t, _q, pickup_day, return_day, *_rest in candidates)
+    last_day = max(return_day for _r, _t, _q, _p, return_day, *_rest in candidates) + datetime.timedelta(
         days=ALTERNATIVE_DAYS + longest)
     engine = availability(item_type_ids={item_type_id for _r, item_type_id, *_rest in candidates},
                           first_day=today, last_day=last_day, today=today)
     open_days = {
         location.pk: {day.day for day in counter_days(location=location, first_day=today, last_day=last_day)
                       if day.is_open}
-        for location in Location.objects.filter(pk__in={location_id for *_rest, location_id in candidates})
+        for location in Location.objects.filter(pk__in={location_id for *_rest, location_id, _before, _after in candidates})
     }
 
     found = {}
-    for reservation_id, item_type_id, quantity, pickup_day, return_day, location_id in candidates:
+    for reservation_id, item_type_id, quantity, pickup_day, return_day, location_id, before, after in candidates:
         entry = engine.get(item_type_id)
         if entry is None:
             continue
-        before, after = holds[reservation_id]
         first_held = max(pickup_day - datetime.timedelta(days=before), today)
         last_held = return_day + datetime.timedelta(days=after)
         own = _Own(quantity, first_held, last_held + datetime.timedelta(days=entry.turnaround_days))
