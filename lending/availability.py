@@ -136,7 +136,10 @@ def availability(*, item_type_ids, first_day, last_day, today, exclude_reservati
         Q(reservation__status=ReservationStatus.CONFIRMED,
           reservation__return_day__gte=first_day - datetime.timedelta(days=longest_turnaround + MAX_HOLD_DAYS_AFTER))
         | Q(reservation__status=ReservationStatus.HANDED_OUT),
-        # A delivery starts holding before its pickup (delivery) day, when the tour packs.
+        # A delivery starts holding before its pickup (delivery) day, when the tour packs: the
+        # range reaches that far, and only such bookings are taken from its far end (a condition
+        # on the index's columns, so no booking row is read for it).
+        Q(reservation__pickup_day__lte=last_day) | Q(reservation__hold_days_before__gt=0),
         reservation__pickup_day__lte=last_day + datetime.timedelta(days=MAX_HOLD_DAYS_BEFORE),
     ).order_by()
     if len(result) <= FEW_ITEM_TYPES:

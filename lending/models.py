@@ -86,8 +86,10 @@ class Reservation(models.Model):
         verbose_name = _("reservation")
         verbose_name_plural = _("reservations")
         indexes = [
-            # The availability engine reads holding reservations by date window.
-            models.Index(fields=["status", "return_day", "pickup_day"], name="reservation_hold_window"),
+            # The availability engine reads holding reservations by date window, with the hold
+            # around the days (deliveries), from this index alone.
+            models.Index(fields=["status", "return_day", "pickup_day", "hold_days_before", "hold_days_after"],
+                         name="reservation_hold_window"),
             models.Index(fields=["location", "pickup_day", "pickup_slot"], name="reservation_slot"),
             models.Index(fields=["borrower", "pickup_day"], name="reservation_borrower"),
             models.Index(fields=["colleague", "pickup_day"], name="reservation_colleague"),
