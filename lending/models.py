@@ -7,6 +7,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import SchoolType
 from lending.secrets import new_booking_code
 
 
@@ -54,6 +55,10 @@ class Reservation(models.Model):
         related_name="reservations_as_colleague", verbose_name=_("colleague who may pick up"),
     )
     school = models.ForeignKey("accounts.School", on_delete=models.PROTECT, related_name="reservations", verbose_name=_("school"))
+    # The school's type when the booking was made, for the statistics (issue 14): a school that
+    # changes type later does not move its past loans to the other row of the annual report.
+    school_type = models.CharField(_("school type at booking"), max_length=30, choices=SchoolType.choices,
+                                   blank=True, editable=False)
     location = models.ForeignKey("catalog.Location", on_delete=models.PROTECT, related_name="reservations", verbose_name=_("location"))
     pickup_day = models.DateField(_("pickup day"))
     pickup_slot = models.TimeField(_("pickup slot"))
@@ -104,6 +109,13 @@ class Reservation(models.Model):
 
     def __str__(self):
         return f"{self.code} ({self.pickup_day:%d.%m.%Y}–{self.return_day:%d.%m.%Y})"
+
+    def save(self, *args, **kwargs):
+        if not self.school_type and self.school_id is not None:
+            self.school_type = self.school.school_type
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "school_type"}
+        super().save(*args, **kwargs)
 
     @property
     def is_delivery(self):

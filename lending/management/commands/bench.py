@@ -503,6 +503,10 @@ class Command(BaseCommand):
 
     def _write_reservations(self, reservations, line_specs):
         with transaction.atomic():
+            # bulk_create skips Reservation.save(), which records the school's type.
+            school_types = dict(School.objects.values_list("pk", "school_type"))
+            for reservation in reservations:
+                reservation.school_type = school_types[reservation.school_id]
             Reservation.objects.bulk_create(reservations, batch_size=BATCH)
             ReservationLine.objects.bulk_create(
                 (ReservationLine(reservation_id=reservation.pk, item_type_id=item_type_id, quantity=quantity)
