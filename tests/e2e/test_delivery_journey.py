@@ -13,9 +13,10 @@ from playwright.sync_api import expect
 from accounts.models import Role
 from lending.models import Fulfilment, Handover, Reservation, ReservationEvent, ReservationStatus
 from tests import factories
-from tests.e2e.test_reflow import AXE, CHECK_LAYOUT, axe_violations
+from tests.e2e.test_reflow import AXE, CHECK_LAYOUT, axe_violations, sign_in
 
 EVERY_DAY = [1, 2, 3, 4, 5, 6, 7]
+PASSWORD = "correct-horse-battery"  # every factory user's
 
 
 @pytest.fixture
@@ -45,18 +46,6 @@ def layout_problems(page, width, *, reload=True):
     return problems + [f"axe {violation}" for violation in axe_violations(page, AXE.read_text(encoding="utf-8"))]
 
 
-def sign_in(page, username, *, totp=False):
-    page.goto("/konto/login/")
-    page.locator("input[name=login]").fill(username)
-    page.locator("input[name=password]").fill("correct-horse-battery")
-    page.locator("form.login-form button[type=submit]").click()
-    if totp:
-        page.locator("input[name=code]").fill(factories.totp_code())
-        page.locator("input[name=code]").press("Enter")
-        expect(page).not_to_have_url(re.compile(r"/2fa/authenticate/"))
-    expect(page.locator("form.logout-form, form[action$='/konto/logout/']").first).to_be_attached()
-
-
 def test_a_delivery_from_booking_to_take_back(page, browser, live_server, screenshot, settings, tour, teacher_a):
     settings.SITE_URL = live_server.url
     location, unit = tour
@@ -65,7 +54,7 @@ def test_a_delivery_from_booking_to_take_back(page, browser, live_server, screen
 
     # The teacher, on her phone: basket, delivery, the school's address to confirm.
     page.set_viewport_size({"width": 390, "height": 844})
-    sign_in(page, "alice")
+    sign_in(page, "alice", PASSWORD)
     page.goto("/artikel/vr/")
     page.locator("form.add-form button[type=submit]").click()
     expect(page).to_have_url(re.compile(r"/korb/$"))
@@ -91,7 +80,7 @@ def test_a_delivery_from_booking_to_take_back(page, browser, live_server, screen
                                 viewport={"width": 1280, "height": 900})
     try:
         counter = staff.new_page()
-        sign_in(counter, "tim", totp=True)
+        sign_in(counter, "tim", PASSWORD, secret=factories.TOTP_SECRET)
         counter.goto(f"/theke/mitte/tour/?tag={tomorrow.isoformat()}")
         stop = counter.locator(f"li.tour-stop[data-booking='{booking.code}']")
         expect(stop).to_contain_text("Am Schulhof 3, 44135 Dortmund")
