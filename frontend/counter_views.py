@@ -41,10 +41,10 @@ from lending.selectors import (
     unit_history,
     unit_open_handover,
     walk_in_return_days,
+    tour_stops_on,
     walk_in_tour_days,
 )
 from lending.services import (
-    tour_stops_on,
     HANDOVERABLE_STATUSES,
     counter_scan,
     handover_assign_unit,

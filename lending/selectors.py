@@ -212,16 +212,35 @@ class TourStop:
         return self.reservation.school
 
 
+def _tour_stops(*, location, first_day, last_day, statuses=HOLDING_STATUSES, fields=("pk",),
+                exclude_reservation_id=None):
+    """The bookings with a stop on the tour of `location` from `first_day` through `last_day`
+    (delivered then, or collected by the tour then), as `fields` rows; one booking with both in
+    the range is one row. Two index ranges (location and pickup day; location and return day) in
+    a UNION: with an OR across the two days SQLite read every booking of the counter."""
+    bookings = Reservation.objects.filter(location=location, fulfilment=Fulfilment.DELIVERY,
+                                          status__in=statuses).order_by()
+    if exclude_reservation_id is not None:
+        bookings = bookings.exclude(pk=exclude_reservation_id)
+    return bookings.filter(pickup_day__range=(first_day, last_day)).values_list(*fields).union(
+        bookings.filter(return_day__range=(first_day, last_day), collection_by_tour=True).values_list(*fields))
+
+
+def tour_stops_on(*, location, day, exclude_reservation_id=None):
+    """How many stops the tour of `location` has on `day`: deliveries of that day and collections
+    by the tour, of bookings that still hold (the count the delivery capacity is checked against).
+    One query."""
+    return _tour_stops(location=location, first_day=day, last_day=day,
+                       exclude_reservation_id=exclude_reservation_id).count()
+
+
 def tour_of(*, location, day):
     """The tour of `location` on `day`: deliveries of that day and collections by the tour, of
     bookings that still hold (and those already done that day), sorted by postcode, then school.
     A constant number of queries (their ids, bookings, lines, hand-overs)."""
-    # The day's deliveries and collections by two index ranges (see lending.services.tour_stops_on).
-    of_tour = Reservation.objects.filter(location=location, fulfilment=Fulfilment.DELIVERY,
-                                         status__in=HOLDING_STATUSES + (ReservationStatus.RETURNED,)).order_by()
-    ids = of_tour.filter(pickup_day=day).values_list("pk", flat=True).union(
-        of_tour.filter(return_day=day, collection_by_tour=True).values_list("pk", flat=True))
-    reservations = list(_with_lines(Reservation.objects.filter(pk__in=list(ids)).select_related("borrower"))
+    ids = [pk for (pk,) in _tour_stops(location=location, first_day=day, last_day=day,
+                                       statuses=HOLDING_STATUSES + (ReservationStatus.RETURNED,))]
+    reservations = list(_with_lines(Reservation.objects.filter(pk__in=ids).select_related("borrower"))
                         .prefetch_related(Prefetch(
         "handovers", queryset=Handover.objects.filter(returned_at__isnull=True).select_related("unit"),
         to_attr="open_handovers",
@@ -241,18 +260,14 @@ def tour_of(*, location, day):
 def tour_days_ahead(*, location, today, days=21):
     """The coming tour days of `location` that have stops, with how many: [(day, count)]. One query
     (two index ranges in a UNION)."""
-    holding = Reservation.objects.filter(location=location, fulfilment=Fulfilment.DELIVERY,
-                                         status__in=HOLDING_STATUSES).order_by()
     last = today + datetime.timedelta(days=days)
-    fields = ("pk", "pickup_day", "return_day", "collection_by_tour")
-    rows = {row[0]: row[1:] for row in holding.filter(pickup_day__gte=today, pickup_day__lte=last).values_list(
-        *fields).union(holding.filter(return_day__gte=today, return_day__lte=last, collection_by_tour=True)
-                       .values_list(*fields))}.values()
     counts = {}
-    for pickup_day, return_day, by_tour in rows:
+    for _pk, pickup_day, return_day, by_tour in _tour_stops(
+            location=location, first_day=today, last_day=last,
+            fields=("pk", "pickup_day", "return_day", "collection_by_tour")):
         # Delivered and collected on the same day is one stop, as tour_stops_on counts it.
         for stop_day in {pickup_day} | ({return_day} if by_tour else set()):
-            if today <= stop_day <= today + datetime.timedelta(days=days):
+            if today <= stop_day <= last:
                 counts[stop_day] = counts.get(stop_day, 0) + 1
     return sorted(counts.items())
 

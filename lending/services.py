@@ -26,7 +26,6 @@ from lending.availability import availability
 from lending.exceptions import BookingError
 from lending.models import (
     DELIVERY_SLOT,
-    HOLDING_STATUSES,
     DamageReport,
     Fulfilment,
     Handover,
@@ -38,7 +37,7 @@ from lending.models import (
     UnitEvent,
 )
 from lending.scanning import scan_parse
-from lending.selectors import colleagues_of, scan_lookup
+from lending.selectors import colleagues_of, scan_lookup, tour_stops_on
 from lending.waitlist_holds import offer_booked, offer_lock_open, open_offers_in_slot
 from notifications.services import booking_event_notify, damage_report_notify
 
@@ -122,20 +121,6 @@ def _check_tour_day(*, location, day):
     closure = closure_on(location=location, day=day)
     if closure is not None:
         raise BookingError("closed", day=day.isoformat(), reason=closure.reason)
-
-
-def tour_stops_on(*, location, day, exclude_reservation_id=None):
-    """How many stops the tour of `location` has on `day`: deliveries of that day and collections
-    by the tour, of bookings that still hold (the count the delivery capacity is checked against)."""
-    # Two index ranges (location and pickup day; location and return day) in one UNION, which also
-    # counts a delivery collected on its own day once: with an OR across the two days SQLite
-    # read every booking of the counter.
-    holding = Reservation.objects.filter(location=location, fulfilment=Fulfilment.DELIVERY,
-                                         status__in=HOLDING_STATUSES).order_by()
-    if exclude_reservation_id is not None:
-        holding = holding.exclude(pk=exclude_reservation_id)
-    return holding.filter(pickup_day=day).values("pk").union(
-        holding.filter(return_day=day, collection_by_tour=True).values("pk")).count()
 
 
 def _check_delivery(*, location, item_types, school, pickup_day, return_day, collection_by_tour, today,

@@ -8,7 +8,7 @@ import pytest
 from lending.availability import availability
 from lending.exceptions import BookingError
 from lending.models import DELIVERY_SLOT, Fulfilment, Handover, Reservation, ReservationEvent, ReservationStatus
-from lending.selectors import delivery_days, slots_full, tour_of
+from lending.selectors import delivery_days, slots_full, tour_of, tour_stops_on
 from lending.services import (
     collection_confirm,
     delivery_confirm,
@@ -21,7 +21,6 @@ from lending.services import (
     reservation_extend,
     reservation_mark_no_show,
     takeback_unit,
-    tour_stops_on,
 )
 from tests import factories
 from tests.lending.conftest import NEXT_WEDNESDAY, counter_written, travel_to, written
