@@ -1,4 +1,5 @@
 import datetime
+import secrets
 from decimal import Decimal
 
 from django.conf import settings
@@ -59,6 +60,12 @@ class Reservation(models.Model):
     # changes type later does not move its past loans to the other row of the annual report.
     school_type = models.CharField(_("school type at booking"), max_length=30, choices=SchoolType.choices,
                                    blank=True, editable=False)
+    # Counts the teacher in the statistics without naming them (lending/figures.py): the same random
+    # value on all of one borrower's bookings whose pickup day falls in one calendar year, "2026-…".
+    # When the retention period removes the borrower (purge_personal_data), the value stays; once
+    # no booking that still names the borrower carries it, nothing links it to anyone.
+    borrower_ref = models.CharField(_("borrower's statistics reference"), max_length=24, blank=True,
+                                    editable=False)
     location = models.ForeignKey("catalog.Location", on_delete=models.PROTECT, related_name="reservations", verbose_name=_("location"))
     pickup_day = models.DateField(_("pickup day"))
     pickup_slot = models.TimeField(_("pickup slot"))
@@ -100,6 +107,8 @@ class Reservation(models.Model):
             models.Index(fields=["colleague", "pickup_day"], name="reservation_colleague"),
             # The counter's returns due on a day.
             models.Index(fields=["location", "return_day"], name="reservation_return_day"),
+            # The statistics of all counters read a period's bookings by pickup day.
+            models.Index(fields=["pickup_day", "status"], name="reservation_pickup_status"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -111,10 +120,17 @@ class Reservation(models.Model):
         return f"{self.code} ({self.pickup_day:%d.%m.%Y}–{self.return_day:%d.%m.%Y})"
 
     def save(self, *args, **kwargs):
+        recorded = set()
         if not self.school_type and self.school_id is not None:
             self.school_type = self.school.school_type
-            if kwargs.get("update_fields") is not None:
-                kwargs["update_fields"] = {*kwargs["update_fields"], "school_type"}
+            recorded.add("school_type")
+        if (self.borrower_id is not None and isinstance(self.pickup_day, datetime.date)
+                and not self.borrower_ref.startswith(f"{self.pickup_day.year}-")):
+            self.borrower_ref = borrower_ref_for(borrower_id=self.borrower_id, year=self.pickup_day.year,
+                                                 exclude_pk=self.pk)
+            recorded.add("borrower_ref")
+        if recorded and kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], *recorded}
         super().save(*args, **kwargs)
 
     @property
@@ -130,6 +146,16 @@ class Reservation(models.Model):
         if self.collected_at is not None:
             return self.status == ReservationStatus.HANDED_OUT and timezone.localdate(self.collected_at) > self.return_day
         return self.status == ReservationStatus.HANDED_OUT and self.return_day < today
+
+
+def borrower_ref_for(*, borrower_id, year, exclude_pk=None):
+    """The statistics reference of a borrower's bookings in `year` (Reservation.borrower_ref): the
+    one their other bookings of that year carry, else a new random one. (Two first bookings of a
+    year saved at the same instant could get two references; the teacher then counts twice.)"""
+    prefix = f"{year}-"
+    existing = (Reservation.objects.filter(borrower_id=borrower_id, borrower_ref__startswith=prefix)
+                .exclude(pk=exclude_pk).values_list("borrower_ref", flat=True).first())
+    return existing or prefix + secrets.token_hex(8)
 
 
 class ReservationLine(models.Model):
@@ -226,6 +252,10 @@ class Handover(models.Model):
         ordering = ["handed_out_at", "id"]
         verbose_name = _("hand-over")
         verbose_name_plural = _("hand-overs")
+        indexes = [
+            # The statistics read the few units returned late (lending/figures.py) from here.
+            models.Index(fields=["reservation"], condition=models.Q(returned_late=True), name="handover_late"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["unit"], condition=models.Q(returned_at__isnull=True), name="one_open_handover_per_unit"
@@ -494,3 +524,30 @@ class WaitlistEvent(models.Model):
 
     def __str__(self):
         return f"{self.get_action_display()} {self.at:%d.%m.%Y %H:%M}"
+
+
+class RefusedRequest(models.Model):
+    """A booking request refused for lack of units (not_enough_units), for the statistics' demand
+    figures: what was asked for, for which days, at which counter and from which type of school,
+    never by whom. Written by reservation_create after its transaction rolled back."""
+
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    location = models.ForeignKey("catalog.Location", on_delete=models.CASCADE, related_name="+",
+                                 verbose_name=_("location"))
+    item_type = models.ForeignKey("catalog.ItemType", on_delete=models.CASCADE, related_name="refused_requests",
+                                  verbose_name=_("item type"))
+    quantity = models.PositiveIntegerField(_("quantity"))
+    pickup_day = models.DateField(_("pickup day"))
+    return_day = models.DateField(_("return day"))
+    fulfilment = models.CharField(_("fulfilment"), max_length=10, choices=Fulfilment.choices,
+                                  default=Fulfilment.PICKUP)
+    school_type = models.CharField(_("school type"), max_length=30, choices=SchoolType.choices, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("refused request")
+        verbose_name_plural = _("refused requests")
+        indexes = [models.Index(fields=["pickup_day", "item_type"], name="refused_request_day")]
+
+    def __str__(self):
+        return f"{self.quantity} × {self.item_type_id} ({self.pickup_day:%d.%m.%Y})"

@@ -30,6 +30,7 @@ from lending.models import (
     Fulfilment,
     Handover,
     IdempotencyKey,
+    RefusedRequest,
     Reservation,
     ReservationEvent,
     ReservationLine,
@@ -297,6 +298,34 @@ def reservation_create(*, borrower, school, pickup_day, pickup_slot, return_day,
     if return_day < pickup_day:
         raise BookingError("return_before_pickup")
     today = timezone.localdate()
+    try:
+        return _reservation_create(
+            borrower=borrower, school=school, pickup_day=pickup_day, pickup_slot=pickup_slot,
+            return_day=return_day, quantities=quantities, note=note, actor=actor, overrides=overrides,
+            waitlist_offer=waitlist_offer, fulfilment=fulfilment, today=today,
+        )
+    except BookingError as error:
+        if error.code == "not_enough_units":
+            _refusal_record(error, school=school, quantities=quantities, pickup_day=pickup_day,
+                            return_day=return_day, fulfilment=fulfilment)
+        raise
+
+
+def _refusal_record(error, *, school, quantities, pickup_day, return_day, fulfilment):
+    """Log a request refused for lack of units for the statistics (RefusedRequest), after the
+    booking's transaction rolled back; no person, only what was asked for and the school's type."""
+    item_type = ItemType.objects.filter(pk=error.params.get("item_type")).select_related("location").first()
+    if item_type is None:
+        return
+    RefusedRequest.objects.create(
+        location=item_type.location, item_type=item_type, quantity=quantities[item_type.pk],
+        pickup_day=pickup_day, return_day=return_day, fulfilment=fulfilment, school_type=school.school_type,
+    )
+
+
+def _reservation_create(*, borrower, school, pickup_day, pickup_slot, return_day, quantities, note, actor,
+                        overrides, waitlist_offer, fulfilment, today):
+    delivering = fulfilment == Fulfilment.DELIVERY
     with transaction.atomic():
         location, item_types = _lock_location_and_item_types(item_type_ids=list(quantities))
         if overrides and not actor.works_at(location):

@@ -52,4 +52,34 @@ def test_the_migration_gives_existing_bookings_their_schools_type_today(school_a
     executor.loader.build_graph()
     executor.migrate([("lending", "0012_reservation_school_type")])
 
-    assert Reservation.objects.get(pk=booking.pk).school_type == SchoolType.GYMNASIUM
+    # Read with only this column: later migrations' columns are not there yet.
+    assert Reservation.objects.filter(pk=booking.pk).values_list("school_type", flat=True).get() == SchoolType.GYMNASIUM
+    _migrate_to_latest()
+
+
+def _migrate_to_latest():
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_gives_existing_bookings_one_statistics_reference_per_teacher_and_year(
+        teacher_a, teacher_b, school_a, location, item_type):
+    def booking(borrower, day):
+        return factories.make_reservation(location=location, school=school_a, borrower=borrower,
+                                          lines={item_type: 1}, pickup_day=day, return_day=day,
+                                          status=ReservationStatus.RETURNED)
+    first, second = booking(teacher_a, datetime.date(2025, 3, 4)), booking(teacher_a, datetime.date(2025, 9, 2))
+    next_year, colleague = booking(teacher_a, datetime.date(2026, 1, 13)), booking(teacher_b, datetime.date(2025, 3, 4))
+    purged = booking(None, datetime.date(2025, 3, 4))
+    Reservation.objects.update(borrower_ref="")
+    executor = MigrationExecutor(connection)
+    executor.migrate([("lending", "0012_reservation_school_type")])
+    _migrate_to_latest()
+
+    refs = dict(Reservation.objects.values_list("pk", "borrower_ref"))
+    assert refs[first.pk] == refs[second.pk] and refs[first.pk].startswith("2025-")
+    assert refs[next_year.pk].startswith("2026-")
+    assert len({refs[first.pk], refs[next_year.pk], refs[colleague.pk]}) == 3
+    assert refs[purged.pk] == ""  # who borrowed it is not known any more

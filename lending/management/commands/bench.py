@@ -78,6 +78,7 @@ from notifications.services import booking_confirmation_resend
 
 BENCH_LOCATION_SLUG = "bench"
 BENCH_CLERK_USERNAME = "bench-counter"  # the counter staff member who scans; created at measure time
+BENCH_ADMIN_USERNAME = "bench-verwaltung"  # the administrator who reads the statistics; created at measure time
 MARKER_PREFIX = "Benchmark dataset: "
 ONE_DAY = datetime.timedelta(days=1)
 BATCH = 5000
@@ -193,6 +194,8 @@ class Command(BaseCommand):
         parser.add_argument("--json", metavar="PATH", help="Also write the results to this JSON file.")
         parser.add_argument("--build-only", action="store_true",
                             help="Only migrate and build the dataset (if needed); measure nothing.")
+        parser.add_argument("--only", choices=["statistics"],
+                            help="Measure only these rows (e.g. the statistics at 10x the reservations).")
 
     # Entry point ---------------------------------------------------------------------------------
 
@@ -209,7 +212,10 @@ class Command(BaseCommand):
                 _quiet_loggers("lending.services", "accounts.api_tokens", "django.request"), warnings.catch_warnings():
             # WhiteNoise warns that var/static does not exist; the benchmark requests no static file.
             warnings.filterwarnings("ignore", message="No directory at")
-            results = self._measure(repeat=options["repeat"], seed=options["seed"], today=today)
+            if options["only"] == "statistics":
+                results = self._measure_statistics(repeat=options["repeat"], today=today)
+            else:
+                results = self._measure(repeat=options["repeat"], seed=options["seed"], today=today)
         report = {
             "date": today.isoformat(),
             "database": {"vendor": connection.vendor, "version": self._database_version(),
@@ -424,6 +430,12 @@ class Command(BaseCommand):
         # generator never promises more units than are loanable, as the booking service would not.
         horizon = (last_day - first_day).days + 20
         held = {item_type.pk: [0] * horizon for item_type in item_types}
+        # Returned loans get their hand-overs (which unit, out and back, some late) for the
+        # statistics rows; a random stream of their own leaves the bookings as they were.
+        self._handover_rng = random.Random(size["seed"] + 7)
+        self._units_of_type = {}
+        for item_type_id, unit_id in Unit.objects.filter(status=UnitStatus.AVAILABLE).values_list("item_type_id", "pk"):
+            self._units_of_type.setdefault(item_type_id, []).append(unit_id)
         slot_taken = {}
 
         def fits(item_type_id, quantity, start, stop):
@@ -486,14 +498,17 @@ class Command(BaseCommand):
             if status == ReservationStatus.CONFIRMED:
                 slot_taken[(pickup_day, slot)] = slot_taken.get((pickup_day, slot), 0) + 1
             borrower_id, school_id = rng.choice(teachers)
+            teacher_id = borrower_id
             if status in (ReservationStatus.RETURNED, ReservationStatus.CANCELLED, ReservationStatus.NO_SHOW) \
                     and (today - return_day).days > 365:
                 borrower_id = None  # the retention period removed the link to the person
             code_index += 1
-            reservations.append(Reservation(
+            reservation = Reservation(
                 code=_booking_code(code_index), borrower_id=borrower_id, school_id=school_id,
                 location=location, pickup_day=pickup_day, pickup_slot=slot, return_day=return_day, status=status,
-            ))
+            )
+            reservation.teacher_id = teacher_id  # kept in the statistics reference after the purge
+            reservations.append(reservation)
             line_specs.append(chosen)
             if len(reservations) >= BATCH:
                 self._write_reservations(reservations, line_specs)
@@ -505,8 +520,12 @@ class Command(BaseCommand):
         with transaction.atomic():
             # bulk_create skips Reservation.save(), which records the school's type.
             school_types = dict(School.objects.values_list("pk", "school_type"))
+            refs = self.__dict__.setdefault("_borrower_refs", {})
             for reservation in reservations:
                 reservation.school_type = school_types[reservation.school_id]
+                # … and the borrower's statistics reference of the year (Reservation.borrower_ref).
+                key = (reservation.teacher_id, reservation.pickup_day.year)
+                reservation.borrower_ref = refs.setdefault(key, f"{key[1]}-{len(refs):016x}")
             Reservation.objects.bulk_create(reservations, batch_size=BATCH)
             ReservationLine.objects.bulk_create(
                 (ReservationLine(reservation_id=reservation.pk, item_type_id=item_type_id, quantity=quantity)
@@ -514,6 +533,24 @@ class Command(BaseCommand):
                  for item_type_id, quantity in sorted(chosen.items())),
                 batch_size=BATCH,
             )
+            Handover.objects.bulk_create(self._returned_handovers(reservations, line_specs), batch_size=BATCH)
+
+    def _returned_handovers(self, reservations, line_specs):
+        rng, zone = self._handover_rng, timezone.get_default_timezone()
+        for reservation, chosen in zip(reservations, line_specs):
+            if reservation.status != ReservationStatus.RETURNED:
+                continue
+            out = datetime.datetime.combine(reservation.pickup_day, datetime.time(10, 0), tzinfo=zone)
+            for item_type_id, quantity in chosen.items():
+                units = self._units_of_type.get(item_type_id, ())
+                for unit_id in rng.sample(units, min(quantity, len(units))):
+                    late = rng.random() < 0.06
+                    back_day = reservation.return_day + datetime.timedelta(days=rng.randint(1, 12) if late else 0)
+                    yield Handover(
+                        reservation_id=reservation.pk, unit_id=unit_id, handed_out_at=out,
+                        returned_at=datetime.datetime.combine(back_day, datetime.time(11, 0), tzinfo=zone),
+                        return_condition=Handover.Condition.COMPLETE, returned_late=late,
+                    )
 
     # Measuring -----------------------------------------------------------------------------------
 
@@ -665,6 +702,44 @@ class Command(BaseCommand):
         for people in (20, WAITLIST_PEOPLE):  # the same queries for a short line and a long one
             results.extend(self._measure_waitlist_offers(repeat=min(repeat, 10), today=today, people=people))
         results.extend(self._measure_calendar(repeat=repeat, today=today))
+        results.extend(self._measure_statistics(repeat=repeat, today=today))
+        return results
+
+    def _measure_statistics(self, *, repeat, today):
+        """The statistics of issue 14 as an administrator sees them (every counter): the dashboard
+        for the last whole year and for this year so far, every table as XLSX and as PDF (the full
+        export), and the API's tables."""
+        admin, _ = User.objects.get_or_create(username=BENCH_ADMIN_USERNAME, defaults={
+            "role": Role.ADMIN, "first_name": "Verwaltung", "last_name": "Benchmark",
+            "email": "verwaltung@bench.invalid", "password": make_password(None),
+        })
+        if not admin.authenticator_set.exists():
+            TOTP.activate(admin, "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")  # administrators must have a second factor
+        client = Client()
+        client.force_login(admin)
+        last_year = today.year - 1
+        rows = [
+            (f"statistics dashboard ?jahr={last_year} (GET)", reverse("frontend:statistics"), {"jahr": last_year}, repeat),
+            (f"statistics dashboard ?jahr={today.year} (GET)", reverse("frontend:statistics"), {"jahr": today.year}, repeat),
+            (f"statistics: all tables as XLSX, {last_year}", reverse("frontend:statistics_download", args=["xlsx"]),
+             {"jahr": last_year}, min(repeat, 10)),
+            (f"statistics: all tables as PDF, {last_year}", reverse("frontend:statistics_download", args=["pdf"]),
+             {"jahr": last_year}, min(repeat, 5)),
+            (f"API GET /statistics/?year={last_year}", reverse("lending_api:statistics"), {"year": last_year}, repeat),
+        ]
+        results = []
+        try:
+            for name, url, query, times_asked in rows:
+                client.get(url, query)  # warm-up
+                times, counts, failures = [], [], 0
+                for _ in range(times_asked):
+                    response, elapsed, count = self._timed(client, "get", url, query)
+                    failures += response.status_code != 200
+                    times.append(elapsed)
+                    counts.append(count)
+                results.append(self._summary(name, times, counts, failures))
+        finally:
+            Session.objects.all().delete()
         return results
 
     def _measure_counter(self, *, repeat, rng, location):
