@@ -117,15 +117,17 @@ class DamageStatistics:
         return [*self.rows, self.total]
 
 
-def _units_in_use(*, year_start, year_end):
-    """Units that existed in the year: every unit except those retired all through it.
+def units_in_use(*, start, end):
+    """Units that existed from `start` to `end` (datetimes; a year, or any period): every unit
+    except those retired all through it.
 
     Retired units are kept, never deleted; when a unit was retired is known from its history. A
-    unit is left out when it was retired before the year began (a status change to "retired"
-    before 1 January) and its status did not change again before the year ended; a unit retired
-    during the year, or put back into service during it, was in use and counts. (Units have no
-    acquisition date, so a unit added after the year is counted too.)
+    unit is left out when it was retired before the period began (a status change to "retired"
+    before its start) and its status did not change again before it ended; a unit retired
+    during the period, or put back into service during it, was in use and counts. (Units have no
+    acquisition date, so a unit added after the period is counted too.)
     """
+    year_start, year_end = start, end
     later_change = UnitEvent.objects.filter(
         unit_id=OuterRef("unit_id"), action=UnitEvent.Action.STATUS_CHANGED, at__lt=year_end,
     ).filter(Q(at__gt=OuterRef("at")) | Q(at=OuterRef("at"), pk__gt=OuterRef("pk")))
@@ -140,7 +142,7 @@ def damage_statistics(*, year, location=None):
     """Damage, theft and loss figures of one year per item type, plus a total row.
 
     Arguments: `year` (int), `location` (a counter, or None for all). Per item type: units in use
-    that year (see `_units_in_use`), reports of that year by kind (counted by the day reported,
+    that year (see `units_in_use`), reports of that year by kind (counted by the day reported,
     in Europe/Berlin), damage rate and theft/loss rate as a share of the units (Decimal percent with
     2 decimals, None without units), compensation cases (amount above zero) and their sum.
     Reports for a loan as a whole (no unit) form a row of their own without units; they count in
@@ -148,13 +150,22 @@ def damage_statistics(*, year, location=None):
     Three queries, however many item types.
     """
     year_start, year_end = year_bounds(year)
+    statistics = damage_statistics_between(start=year_start, end=year_end,
+                                           locations=None if location is None else [location])
+    statistics.year, statistics.location = year, location
+    return statistics
+
+
+def damage_statistics_between(*, start, end, locations=None):
+    """`damage_statistics` for any period, from `start` to `end` (datetimes), at `locations` (a
+    list of counters; None for all). Its `year` and `location` are None."""
     item_types = ItemType.objects.select_related("location")
-    units = _units_in_use(year_start=year_start, year_end=year_end)
-    reports = DamageReport.objects.filter(reported_at__gte=year_start, reported_at__lt=year_end)
-    if location is not None:
-        item_types = item_types.filter(location=location)
-        units = units.filter(item_type__location=location)
-        reports = reports.filter(_reports_at_q([location]))
+    units = units_in_use(start=start, end=end)
+    reports = DamageReport.objects.filter(reported_at__gte=start, reported_at__lt=end)
+    if locations is not None:
+        item_types = item_types.filter(location__in=locations)
+        units = units.filter(item_type__location__in=locations)
+        reports = reports.filter(_reports_at_q(locations))
 
     unit_counts = dict(
         units.values("item_type_id").annotate(count=Count("pk")).order_by().values_list("item_type_id", "count")
@@ -194,4 +205,4 @@ def damage_statistics(*, year, location=None):
     total = DamageStatisticsRow(label=gettext("Total"), is_total=True)
     for row in rows:
         total.add(row)
-    return DamageStatistics(year=year, location=location, rows=rows, total=total)
+    return DamageStatistics(year=None, location=None, rows=rows, total=total)
