@@ -18,6 +18,7 @@ from lending.exceptions import BookingError
 from lending.models import DamageReport, ReservationLine, ReservationStatus
 from lending.selectors import counter_location_get, reservation_get_for_user
 from lending.services import damage_report_create, damage_report_settle
+from lending.report_files import spreadsheet_text
 from lending.statistics import damage_reports_at
 from lending.statistics import damage_statistics as damage_statistics_of_year
 
@@ -127,11 +128,6 @@ def _number(value, decimals=0):
     return formats.number_format(value, decimals, use_l10n=True, force_grouping=False)
 
 
-def _spreadsheet_text(value):
-    # A cell starting with = + - @ would run as a formula in Excel (CSV injection).
-    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 def _statistics_csv(statistics, location):
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = (
@@ -145,7 +141,7 @@ def _statistics_csv(statistics, location):
     ])
     for row in statistics.all_rows:
         writer.writerow([
-            statistics.year, _spreadsheet_text(row.label), row.units if row.item_type or row.is_total else "",
+            statistics.year, spreadsheet_text(row.label), row.units if row.item_type or row.is_total else "",
             row.damage_cases, _number(row.damage_rate, 2), row.thefts, row.losses, row.theft_and_loss,
             _number(row.theft_loss_rate, 2), row.compensation_cases, _number(row.compensation_sum, 2),
         ])
