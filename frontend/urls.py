@@ -6,6 +6,7 @@ from frontend import (
     counter_views,
     damage_views,
     qualification_views,
+    statistics_views,
     tour_views,
     views,
     waitlist_views,
@@ -70,5 +71,7 @@ urlpatterns = [
     path("theke/<slug:location>/schaeden/", damage_views.damage_reports, name="counter_damage_reports"),
     path("theke/<slug:location>/schaeden/<int:pk>/", damage_views.damage_report_detail, name="counter_damage_report"),
     path("theke/<slug:location>/statistik/", damage_views.damage_statistics, name="counter_statistics"),
+    path("statistik/", statistics_views.dashboard, name="statistics"),
+    path("statistik/download.<str:fmt>", statistics_views.download, name="statistics_download"),
     # end damage
 ]

@@ -1,7 +1,7 @@
 from django.urls import path, re_path
 
 from accounts import api as accounts_api
-from lending import api, waitlist_api
+from lending import api, statistics_api, waitlist_api
 
 app_name = "lending_api"
 
@@ -27,4 +27,6 @@ urlpatterns = [
     path("schools/<int:pk>/", accounts_api.SchoolDetailApi.as_view(), name="school_detail"),
     path("damage-reports/", api.DamageReportListApi.as_view(), name="damage_report_list"),
     path("damage-reports/<int:pk>/", api.DamageReportDetailApi.as_view(), name="damage_report_detail"),
+    path("statistics/", statistics_api.StatisticsApi.as_view(), name="statistics"),
+    path("statistics/<slug:table>/", statistics_api.StatisticsTableApi.as_view(), name="statistics_table"),
 ]

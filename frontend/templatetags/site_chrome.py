@@ -20,7 +20,7 @@ from frontend.page_cache import CSRF_MARK, filled, mark
 
 register = template.Library()
 # The url names under which a header link is marked as the current page.
-SECTIONS = {"catalogue": "catalogue", "basket": "basket", "my_bookings": "my_bookings"}
+SECTIONS = {"catalogue": "catalogue", "basket": "basket", "my_bookings": "my_bookings", "statistics": "statistics"}
 
 
 def _section(request):
