@@ -32,11 +32,13 @@ What counts where, in words an administrator can use (README "Statistics" says t
 """
 
 import datetime
+import os
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, DateField, DurationField, Exists, ExpressionWrapper, F, OuterRef, Q, Sum, Value
+from django.db.models import Count, DateField, Exists, F, Func, IntegerField, OuterRef, Q, Sum, Value
 from django.db.models.functions import Coalesce, Greatest, Least, TruncDate, TruncMonth
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -166,16 +168,64 @@ def change(now, before):
 # The queries' building blocks -------------------------------------------------------------------
 
 
+class LocalDate(Func):
+    """The day in the project's time zone (Europe/Berlin) of a moment, computed by the database:
+    PostgreSQL with AT TIME ZONE; SQLite with its own 'localtime' (the C library's time zone,
+    which Django sets to TIME_ZONE), instead of Django's TruncDate, which calls back into Python
+    for every row there."""
+
+    arity = 1
+    output_field = DateField()
+
+    def _trunc(self):
+        return TruncDate(*self.get_source_expressions(), tzinfo=timezone.get_default_timezone())
+
+    def as_sql(self, compiler, connection, **extra):
+        return compiler.compile(self._trunc())
+
+    def as_sqlite(self, compiler, connection, **extra):
+        if os.environ.get("TZ") != settings.TIME_ZONE:
+            return compiler.compile(self._trunc())
+        return super().as_sql(compiler, connection, template="date(%(expressions)s, 'localtime')", **extra)
+
+
+class DaysBetween(Func):
+    """Whole days from the date `earlier` to the date `later`, in the database (no Python per row)."""
+
+    arity = 2
+    output_field = IntegerField()
+
+    def as_sql(self, compiler, connection, **extra):
+        return super().as_sql(compiler, connection, template="(%(expressions)s)", arg_joiner=" - ", **extra)
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return super().as_sql(compiler, connection, template="CAST(ROUND(julianday(%(expressions)s)) AS INTEGER)",
+                              arg_joiner=") - julianday(", **extra)
+
+
+class MonthOf(Func):
+    """The first day of the month of a date, in the database."""
+
+    arity = 1
+    output_field = DateField()
+
+    def as_sql(self, compiler, connection, **extra):
+        return compiler.compile(TruncMonth(*self.get_source_expressions(), output_field=DateField()))
+
+    def as_postgresql(self, compiler, connection, **extra):
+        return super().as_sql(compiler, connection, template="DATE_TRUNC('month', %(expressions)s)::date", **extra)
+
+    def as_sqlite(self, compiler, connection, **extra):
+        # Dates are stored as YYYY-MM-DD text.
+        return super().as_sql(compiler, connection, template="(substr(%(expressions)s, 1, 8) || '01')", **extra)
+
+
 def _local_date(name):
-    return TruncDate(name, tzinfo=timezone.get_default_timezone())
+    return LocalDate(name)
 
 
-def _days(later, earlier):
-    return ExpressionWrapper(later - earlier, output_field=DurationField())
-
-
-def _whole_days(duration):
-    return duration.days if duration is not None else 0
+def _whole_days(days):
+    return days or 0
 
 
 def _bookings(period, locations, prefix=""):
@@ -196,7 +246,7 @@ def _unit_counts(prefix="reservation__"):
     """Units lent and loan days over hand-overs (each unit: pickup through return day)."""
     return {
         "units_lent": Count("pk"),
-        "loan_span": Sum(_days(F(f"{prefix}return_day"), F(f"{prefix}pickup_day"))),
+        "loan_span": Sum(DaysBetween(F(f"{prefix}return_day"), F(f"{prefix}pickup_day"))),
     }
 
 
@@ -236,7 +286,7 @@ class _Facts:
 
 def _facts(period, locations):
     """Three grouped queries, whatever the number of bookings."""
-    group = {"month": TruncMonth("pickup_day")}
+    group = {"month": MonthOf("pickup_day")}
     bookings = list(
         Reservation.objects.filter(_bookings(period, locations)).annotate(**group)
         .values("month", "school_id", "school_type").annotate(
@@ -251,7 +301,7 @@ def _facts(period, locations):
     units = [
         {**row, "loan_days": _whole_days(row["loan_span"]) + row["units_lent"]}
         for row in Handover.objects.filter(_bookings(period, locations, "reservation__"))
-        .annotate(month=TruncMonth("reservation__pickup_day"), school_id=F("reservation__school_id"),
+        .annotate(month=MonthOf("reservation__pickup_day"), school_id=F("reservation__school_id"),
                   school_type=F("reservation__school_type"))
         .values("month", "school_id", "school_type")
         .annotate(**_unit_counts(), returned=Count("pk", filter=Q(returned_at__isnull=False))).order_by()
@@ -523,7 +573,7 @@ def _utilisation(period, locations, today):
             for row in handovers.annotate(
                 out=Greatest(_local_date("handed_out_at"), first, output_field=DateField()),
                 back=Least(Coalesce(_local_date("returned_at"), stop), stop, output_field=DateField()),
-            ).values("unit__item_type_id").annotate(span=Sum(_days(F("back"), F("out"))), n=Count("pk")).order_by()
+            ).values("unit__item_type_id").annotate(span=Sum(DaysBetween(F("back"), F("out"))), n=Count("pk")).order_by()
         }
         booked_out = _days_booked_out(counted, locations, unit_counts)
     refused = {
@@ -560,28 +610,27 @@ def _days_booked_out(period, locations, unit_counts):
     )
     if locations is not None:
         lines = lines.filter(reservation__location__in=locations)
+    # Days as offsets from the period's first day: integers, no date conversion per row.
+    first = Value(period.first_day, output_field=DateField())
     changes = {}
-    for row in lines.values("item_type_id", "reservation__pickup_day").annotate(q=Sum("quantity")).order_by():
-        day = max(row["reservation__pickup_day"], period.first_day)
-        changes.setdefault(row["item_type_id"], {}).setdefault(day, 0)
-        changes[row["item_type_id"]][day] += row["q"]
-    for row in lines.values("item_type_id", "reservation__return_day").annotate(q=Sum("quantity")).order_by():
-        day = row["reservation__return_day"] + ONE_DAY
-        if day <= period.last_day:
-            changes.setdefault(row["item_type_id"], {}).setdefault(day, 0)
-            changes[row["item_type_id"]][day] -= row["q"]
+    for field_name, sign, shift in (("reservation__pickup_day", 1, 0), ("reservation__return_day", -1, 1)):
+        for row in (lines.annotate(offset=DaysBetween(F(field_name), first)).values("item_type_id", "offset")
+                    .annotate(q=Sum("quantity")).order_by()):
+            day = max(row["offset"] + shift, 0)
+            if day < period.days:
+                deltas = changes.setdefault(row["item_type_id"], {})
+                deltas[day] = deltas.get(day, 0) + sign * row["q"]
     result = {}
-    after_last = period.last_day + ONE_DAY
     for item_type_id, deltas in changes.items():
         units = unit_counts.get(item_type_id, 0)
         if not units:
             continue
         booked, full_days = 0, 0
         days = sorted(deltas)
-        for day, following in zip(days, [*days[1:], after_last]):
+        for day, following in zip(days, [*days[1:], period.days]):
             booked += deltas[day]
             if booked >= units:
-                full_days += (following - day).days
+                full_days += following - day
         result[item_type_id] = full_days
     return result
 
@@ -599,10 +648,9 @@ def _by_category(period, locations, item_units):
     }
     units = {}
     for item_type, row in item_units.values():
-        group = units.setdefault(item_type.category_id, {"units_lent": 0, "loan_span": None})
+        group = units.setdefault(item_type.category_id, {"units_lent": 0, "loan_span": 0})
         group["units_lent"] += row["units_lent"]
-        if row["loan_span"] is not None:
-            group["loan_span"] = (group["loan_span"] or datetime.timedelta()) + row["loan_span"]
+        group["loan_span"] += row["loan_span"] or 0
     categories = Category.objects.filter(pk__in=set(lines) | set(units))
     rows = [{"category": category.name, **_lending_row(lines.get(category.pk, {}), units.get(category.pk, {}))}
             for category in sorted(categories, key=lambda category: (category.position, category.name.casefold()))]
@@ -654,8 +702,8 @@ def _reliability(period, locations, facts):
     for row in (Handover.objects.filter(_bookings(period, locations, "reservation__"), returned_late=True,
                                         returned_at__isnull=False)
                 # Collected by the tour, a unit is back when collected, not when unloaded.
-                .annotate(late_by=_days(Coalesce(_local_date("reservation__collected_at"), _local_date("returned_at")),
-                                        F("reservation__return_day")))
+                .annotate(late_by=DaysBetween(Coalesce(_local_date("reservation__collected_at"),
+                                                       _local_date("returned_at")), F("reservation__return_day")))
                 .values("late_by").annotate(n=Count("pk")).order_by()):
         days = max(_whole_days(row["late_by"]), 0)
         late_days[days] = late_days.get(days, 0) + row["n"]
@@ -685,7 +733,7 @@ def _reliability(period, locations, facts):
     leads = {}
     for row in (ReservationEvent.objects.filter(_bookings(period, locations, "reservation__"),
                                                 action=ReservationEvent.Action.CANCELLED)
-                .annotate(lead=_days(F("reservation__pickup_day"), _local_date("at")))
+                .annotate(lead=DaysBetween(F("reservation__pickup_day"), _local_date("at")))
                 .values("lead").annotate(n=Count("reservation", distinct=True)).order_by()):
         days = _whole_days(row["lead"])
         bucket = 0

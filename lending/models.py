@@ -255,6 +255,8 @@ class Handover(models.Model):
         indexes = [
             # The statistics read the few units returned late (lending/figures.py) from here.
             models.Index(fields=["reservation"], condition=models.Q(returned_late=True), name="handover_late"),
+            # … and the units' days out in a period, by unit, from the index alone.
+            models.Index(fields=["unit", "handed_out_at", "returned_at"], name="handover_unit_days"),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -82,5 +82,9 @@ class Migration(migrations.Migration):
             model_name='handover',
             index=models.Index(condition=models.Q(('returned_late', True)), fields=['reservation'], name='handover_late'),
         ),
+        migrations.AddIndex(
+            model_name='handover',
+            index=models.Index(fields=['unit', 'handed_out_at', 'returned_at'], name='handover_unit_days'),
+        ),
         migrations.RunPython(fill_borrower_ref, migrations.RunPython.noop),
     ]
