@@ -2,6 +2,7 @@
 table as CSV, XLSX and PDF. Administrators see every counter, counter staff their own."""
 
 import datetime
+from dataclasses import dataclass
 
 from django import forms
 from django.contrib.auth.decorators import login_required
@@ -14,7 +15,7 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_GET
 
 from frontend.charts import bars
-from lending.figures import TABLE_KEYS, Period, period_problem, statistics_report, statistics_scope
+from lending.figures import TABLE_KEYS, Period, Table, period_problem, statistics_report, statistics_scope
 from lending.report_files import table_csv, tables_pdf, tables_xlsx
 
 DATE_INPUTS = ["%Y-%m-%d", "%d.%m.%Y"]
@@ -25,6 +26,9 @@ FORMATS = {
 }
 # The tables the dashboard draws as charts, each next to its table.
 UTILISATION_CHART_ROWS = 12
+# Long tables show their first rows on the page, by their main figure; the files hold every row.
+PAGE_ROWS = 25
+RANKED_BY = {"by_item_type": "loans", "utilisation": "utilisation", "by_school": "loans", "damage": "damage_cases"}
 
 
 class StatisticsFilterForm(forms.Form):
@@ -91,6 +95,30 @@ def _heading(period, locations, choices):
     return [[_("Period"), period.label()], [_("Counters"), names if locations is not None else _("All counters")]]
 
 
+@dataclass
+class ShownTable:
+    """A table as the page shows it: the first PAGE_ROWS rows by its main figure when it is long."""
+
+    table: Table
+    rows: list
+    hidden: int = 0
+
+    def __getattr__(self, name):
+        return getattr(self.table, name)
+
+    @property
+    def all_rows(self):
+        return [*self.rows, self.table.total] if self.table.total is not None else list(self.rows)
+
+
+def _shown(table):
+    key = RANKED_BY.get(table.key)
+    if key is None or len(table.rows) <= PAGE_ROWS:
+        return ShownTable(table, table.rows)
+    ranked = sorted(table.rows, key=lambda row: -(row[key] or 0))  # stable: ties keep the table's order
+    return ShownTable(table, ranked[:PAGE_ROWS], hidden=len(table.rows) - PAGE_ROWS)
+
+
 @login_required
 @require_GET
 def dashboard(request):
@@ -100,7 +128,7 @@ def dashboard(request):
     period = form.cleaned_data["period"]
     locations = _chosen_locations(request, form)
     report = statistics_report(period=period, locations=locations)
-    tables = report.tables
+    tables = {key: _shown(table) for key, table in report.tables.items()}
     query = request.GET.urlencode()
     return render(request, "frontend/statistics.html", {
         "form": form, "choices": choices, "report": report, "tables": tables, "query": query,
@@ -110,8 +138,8 @@ def dashboard(request):
         "reach_chart": bars(tables["by_school_type"].rows, label="school_type", value="reach", kind="percent",
                             maximum=100),
         "utilisation_chart": bars(
-            sorted(tables["utilisation"].rows, key=lambda row: (-(row["utilisation"] or 0), row["item_type"].casefold()))
-            [:UTILISATION_CHART_ROWS], label="item_type", value="utilisation", kind="percent", maximum=100),
+            sorted(report.tables["utilisation"].rows, key=lambda row: -(row["utilisation"] or 0))[:UTILISATION_CHART_ROWS],
+            label="item_type", value="utilisation", kind="percent", maximum=100),
         "utilisation_chart_rows": UTILISATION_CHART_ROWS,
         "secondary_tables": [tables[key] for key in (
             "by_item_type", "by_category", "by_school", "reliability", "cancellations", "damage", "qualifications",

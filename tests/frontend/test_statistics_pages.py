@@ -21,7 +21,7 @@ import pytest
 from django.urls import reverse
 from django.utils import translation
 from django.utils.html import escape
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 
 from accounts.models import Role, SchoolType
 from lending.figures import TABLE_KEYS, Period, statistics_report
@@ -883,3 +883,36 @@ def test_a_formula_in_a_name_is_escaped_on_the_dashboard(client, clerk, formulas
     assert "=HYPERLINK(&quot;http://evil&quot;,&quot;x&quot;)" in content
     assert FORMULAS[0] not in content
     assert [row[0] for row in parsed(response).tables["table-by_school"][1:]] == [FORMULAS[0], german("Total")]
+
+
+def test_a_long_table_shows_its_busiest_rows_and_the_files_hold_every_row(client, clerk, location, school_a, teacher_a):
+    """More items than the page shows (frontend.statistics_views.PAGE_ROWS): the page lists those
+    lent most, says how many more there are; the XLSX has them all."""
+    from frontend.statistics_views import PAGE_ROWS
+
+    items = [factories.make_item_type(location=location, name=f"Kamera {number:02d}", slug=f"kamera-{number:02d}",
+                                      units=3) for number in range(PAGE_ROWS + 3)]
+    busiest = items[-1]  # the last by name, lent most
+    for _ in range(3):
+        lend(location=location, school=school_a, borrower=teacher_a, units=list(busiest.units.all()[:1]),
+             pickup_day=d(3, 10), return_day=d(3, 11))
+    for item in items[:-1]:
+        lend(location=location, school=school_a, borrower=teacher_a, units=list(item.units.all()[:1]),
+             pickup_day=d(4, 14), return_day=d(4, 15))
+    client.force_login(clerk)
+
+    response = client.get(dashboard_url(jahr=2026))
+
+    shown = response.context["tables"]["by_item_type"]
+    assert len(shown.rows) == PAGE_ROWS and shown.hidden == 3
+    assert shown.rows[0]["item_type"] == busiest.name and shown.rows[0]["loans"] == 3
+    assert shown.total["loans"] == 3 + PAGE_ROWS + 2  # the total counts every row, shown or not
+    with translation.override("de"):
+        note = ngettext("The %(shown)s rows with the highest figures are shown; %(count)s more row is in the files "
+                        "below.", "The %(shown)s rows with the highest figures are shown; %(count)s more rows are in "
+                        "the files below.", 3) % {"shown": PAGE_ROWS, "count": 3}
+    assert note in page(response)
+    workbook = openpyxl.load_workbook(io.BytesIO(client.get(download_url("xlsx", jahr=2026,
+                                                                          tabelle="by_item_type")).content))
+    names = [row[0] for row in workbook.active.iter_rows(values_only=True)]
+    assert all(item.name in names for item in items)
