@@ -238,6 +238,8 @@ def _bookings(period, locations, prefix=""):
 
 ALL = object()  # every school type
 LOAN = Q(status__in=LOAN_STATUSES)
+# Hand-overs of loans only: units scanned at the desk or packed for a tour are not lent yet.
+LENT = Q(reservation__status__in=LOAN_STATUSES)
 NOT_CANCELLED = ~Q(status=ReservationStatus.CANCELLED)
 TEACHER_KNOWN = ~Q(borrower_ref="")
 
@@ -300,7 +302,7 @@ def _facts(period, locations):
     )
     units = [
         {**row, "loan_days": _whole_days(row["loan_span"]) + row["units_lent"]}
-        for row in Handover.objects.filter(_bookings(period, locations, "reservation__"))
+        for row in Handover.objects.filter(_bookings(period, locations, "reservation__"), LENT)
         .annotate(month=MonthOf("reservation__pickup_day"), school_id=F("reservation__school_id"),
                   school_type=F("reservation__school_type"))
         .values("month", "school_id", "school_type")
@@ -500,7 +502,7 @@ def _by_item_type_and_utilisation(period, locations, today):
     }
     units = {
         row["unit__item_type_id"]: row
-        for row in Handover.objects.filter(_bookings(period, locations, "reservation__"))
+        for row in Handover.objects.filter(_bookings(period, locations, "reservation__"), LENT)
         .values("unit__item_type_id").annotate(**_unit_counts()).order_by()
     }
     usage = _utilisation(period, locations, today)
@@ -824,7 +826,7 @@ def _qualifications(period, locations):
 # Who sees which counters, and which periods -----------------------------------------------------
 
 # The longest period one report covers (the month table has a row per month).
-MAX_PERIOD_DAYS = 10 * 366
+MAX_PERIOD_DAYS = 10 * 365 + 3  # ten years with their leap days
 FIRST_DAY = datetime.date(2000, 1, 1)
 
 

@@ -65,7 +65,7 @@ class Reservation(models.Model):
     # When the retention period removes the borrower (purge_personal_data), the value stays; once
     # no booking that still names the borrower carries it, nothing links it to anyone.
     borrower_ref = models.CharField(_("borrower's statistics reference"), max_length=24, blank=True,
-                                    editable=False)
+                                    editable=False, default="", db_default="")
     location = models.ForeignKey("catalog.Location", on_delete=models.PROTECT, related_name="reservations", verbose_name=_("location"))
     pickup_day = models.DateField(_("pickup day"))
     pickup_slot = models.TimeField(_("pickup slot"))

@@ -20,6 +20,7 @@ from django.utils import formats
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from reportlab.lib import colors
@@ -138,7 +139,8 @@ def tables_xlsx(tables, *, heading=()):
 
 def _text_cell(cell, value):
     """A string cell, never a formula: openpyxl would take a text starting with "=" for one."""
-    cell.value = str(value)
+    # Control characters (Word's line break \x0b pasted into a name) are not allowed in XLSX.
+    cell.value = ILLEGAL_CHARACTERS_RE.sub("", str(value))
     cell.data_type = "s"
     return cell
 

@@ -15,7 +15,7 @@ import datetime
 import logging
 from decimal import Decimal, InvalidOperation
 
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import QualificationGrant
@@ -283,7 +283,8 @@ def reservation_create(*, borrower, school, pickup_day, pickup_slot, return_day,
     return_before_pickup, not_a_counter_day, closed, slot_invalid, too_soon, too_far_ahead,
     too_long, slot_full, not_enough_units; for a delivery not_deliverable, no_delivery_address,
     not_a_delivery_day, delivery_too_soon, delivery_day_full instead of the counter's day, notice
-    and slot codes. Nothing is written when it raises.
+    and slot codes. Nothing of the booking is written when it raises; not_enough_units is logged
+    for the statistics (RefusedRequest, without the person).
     """
     if fulfilment not in Fulfilment.values or (fulfilment == Fulfilment.DELIVERY and waitlist_offer is not None):
         raise BookingError("fulfilment_invalid")
@@ -306,8 +307,13 @@ def reservation_create(*, borrower, school, pickup_day, pickup_slot, return_day,
         )
     except BookingError as error:
         if error.code == "not_enough_units":
-            _refusal_record(error, school=school, quantities=quantities, pickup_day=pickup_day,
-                            return_day=return_day, fulfilment=fulfilment)
+            try:
+                with transaction.atomic():
+                    _refusal_record(error, school=school, quantities=quantities, pickup_day=pickup_day,
+                                    return_day=return_day, fulfilment=fulfilment)
+            except DatabaseError:
+                # The statistics lose one refusal; the teacher still gets the booking's answer.
+                logger.exception("could not log a refused request")
         raise
 
 

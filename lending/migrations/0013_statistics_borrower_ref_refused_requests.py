@@ -58,7 +58,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='reservation',
             name='borrower_ref',
-            field=models.CharField(blank=True, editable=False, max_length=24, verbose_name="borrower's statistics reference"),
+            field=models.CharField(blank=True, db_default='', default='', editable=False, max_length=24, verbose_name="borrower's statistics reference"),
         ),
         migrations.AddIndex(
             model_name='reservation',

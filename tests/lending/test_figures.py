@@ -976,3 +976,19 @@ def test_the_report_asks_as_many_queries_for_a_small_dataset_as_for_a_large_one(
     large = queries(item_types=(6, 6), schools=(8, 8), teachers=(10, 10), reservations=(80, 80), refused=(15, 15),
                     waiting=(15, 15))
     assert small == large
+
+
+@pytest.mark.django_db
+def test_units_scanned_for_a_booking_not_yet_handed_out_are_not_lent(location, school_a, teacher_a, item_type):
+    """Units scanned at the desk (or packed for the tour) before the hand-over is confirmed: the
+    booking is still confirmed, so it is no loan and its units are not lent."""
+    booking = factories.make_reservation(location=location, school=school_a, borrower=teacher_a,
+                                         lines={item_type: 2}, pickup_day=datetime.date(2026, 2, 10),
+                                         return_day=datetime.date(2026, 2, 17))
+    for unit in list(item_type.units.order_by("pk"))[:2]:
+        Handover.objects.create(reservation=booking, unit=unit)
+
+    report = statistics_report(period=Period.year(2026), today=datetime.date(2026, 2, 10))
+
+    assert (report.headline["loans"], report.headline["units_lent"], report.headline["loan_days"]) == (0, 0, 0)
+    assert all(row["units_lent"] == 0 for row in report.tables["by_item_type"].rows)

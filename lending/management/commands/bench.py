@@ -297,6 +297,7 @@ class Command(BaseCommand):
             "teachers": User.objects.filter(role=Role.TEACHER).count(), "closures": Closure.objects.count(),
             "reservations": Reservation.objects.count(), "reservation_lines": ReservationLine.objects.count(),
             "holding_reservations": Reservation.objects.filter(status__in=HOLDING_STATUSES).count(),
+            "handovers": Handover.objects.count(),
         }
 
     # Building the dataset ------------------------------------------------------------------------
@@ -1267,7 +1268,7 @@ class Command(BaseCommand):
         self.stdout.write(
             "Dataset: {item_types} item types, {units} units, {categories} categories, {schools} schools, "
             "{teachers} teachers, {closures} closures, {reservations} reservations with {reservation_lines} lines "
-            "({holding_reservations} holding)".format(**counts)
+            "({holding_reservations} holding), {handovers} hand-overs".format(**counts)
         )
         self.stdout.write(f"Build time: {dataset['build_seconds']} s" + (" (reused)" if dataset["reused"] else ""))
         self.stdout.write(f"Repetitions: {report['repeat']}")
