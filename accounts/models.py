@@ -151,8 +151,35 @@ class QualificationGrant(models.Model):
     def __str__(self):
         return f"{self.qualification} – {self.user}"
 
+    def save(self, *args, **kwargs):
+        stored = None
+        if self.pk is not None:
+            stored = QualificationGrant.objects.filter(pk=self.pk).values_list("granted_on", flat=True).first()
+        super().save(*args, **kwargs)
+        # A new grant, or a renewal from a new day, is one more training for the statistics.
+        if stored != self.granted_on:
+            QualificationTraining.objects.create(qualification_id=self.qualification_id, granted_on=self.granted_on)
+
     def is_valid_on(self, day):
         return self.granted_on <= day and (self.expires_on is None or day <= self.expires_on)
+
+
+class QualificationTraining(models.Model):
+    """That a qualification was granted (or renewed from a new day) on a day, for the statistics
+    (lending/figures.py): kept when the grant is renewed again, revoked or its teacher's account
+    deleted, so a past year's figures stay. No person. Written by QualificationGrant.save()."""
+
+    qualification = models.ForeignKey(Qualification, on_delete=models.CASCADE, related_name="+",
+                                      verbose_name=_("qualification"))
+    granted_on = models.DateField(_("granted on"))
+
+    class Meta:
+        verbose_name = _("qualification granted")
+        verbose_name_plural = _("qualifications granted")
+        indexes = [models.Index(fields=["granted_on", "qualification"], name="qualification_training_day")]
+
+    def __str__(self):
+        return f"{self.qualification_id} ({self.granted_on:%d.%m.%Y})"
 
 
 class ApiToken(models.Model):

@@ -14,10 +14,12 @@ What counts where, in words an administrator can use (README "Statistics" says t
 - **Units lent**: the units handed out for those loans. **Loan days**: for each unit lent, the
   days from the pickup day through the agreed return day, both counted (extensions included).
 - **Schools and teachers reached**: those with at least one loan in the period. A booking keeps
-  its school and the school's type from the day it was made (Reservation.school_type), and a
-  random reference for its teacher (Reservation.borrower_ref, one per teacher and calendar year),
-  so removing personal data after the retention period changes none of these figures. A teacher
-  is counted once per calendar year: a period over two years adds the two years' teachers.
+  its school and the school's type from the day it was made (Reservation.school_type), so removing
+  personal data after the retention period changes none of the school figures. Teachers are
+  counted from TeacherMonth: for each teacher, the months, counters and school types of her loans
+  under a random reference of the calendar year, which no booking carries. Teachers therefore
+  count by whole months (a period that starts or ends within a month counts that month's
+  teachers), once per calendar year: a period over two years adds the two years' teachers.
 - **Active schools**: the schools marked active today, by their type today.
 - **Utilisation** of an item type: of the unit-days from the period's first day up to today (units
   in use times days), the share a unit was out (from hand-over to return, both days counted).
@@ -27,7 +29,8 @@ What counts where, in words an administrator can use (README "Statistics" says t
   for; **waiting list**: entries for pickup days in the period.
 - **Late returns**: of the units returned, the share that came back after the return day, and the
   median days late of those. **Cancellations** by how many days before the pickup day they came.
-- **Qualifications** granted by the day granted; **bookings unlocked**: bookings of items that
+- **Qualifications** granted by the day granted (a renewal from a new day counts again; a later
+  renewal, revocation or deleted account changes no past figure); **bookings unlocked**: bookings of items that
   need the qualification.
 """
 
@@ -44,7 +47,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Qualification, QualificationGrant, Role, School, SchoolType
+from accounts.models import Qualification, QualificationTraining, Role, School, SchoolType
 from catalog.models import Category, ItemType
 from lending.models import (
     Handover,
@@ -53,6 +56,7 @@ from lending.models import (
     ReservationEvent,
     ReservationLine,
     ReservationStatus,
+    TeacherMonth,
     WaitlistEntry,
 )
 from lending.statistics import damage_statistics_between, units_in_use
@@ -241,7 +245,6 @@ LOAN = Q(status__in=LOAN_STATUSES)
 # Hand-overs of loans only: units scanned at the desk or packed for a tour are not lent yet.
 LENT = Q(reservation__status__in=LOAN_STATUSES)
 NOT_CANCELLED = ~Q(status=ReservationStatus.CANCELLED)
-TEACHER_KNOWN = ~Q(borrower_ref="")
 
 
 def _unit_counts(prefix="reservation__"):
@@ -261,7 +264,7 @@ class _Facts:
 
     bookings: list
     units: list
-    teachers: list  # (school_type, borrower_ref) of every teacher-year with a loan
+    teachers: list  # (school_type, TeacherMonth.ref) of every teacher-year with a loan
 
     def sums(self, rows, key, fields):
         result = {}
@@ -308,10 +311,11 @@ def _facts(period, locations):
         .values("month", "school_id", "school_type")
         .annotate(**_unit_counts(), returned=Count("pk", filter=Q(returned_at__isnull=False))).order_by()
     ]
-    teachers = list(
-        Reservation.objects.filter(_bookings(period, locations), LOAN, TEACHER_KNOWN)
-        .values_list("school_type", "borrower_ref").distinct().order_by()
-    )
+    # Teachers by the months of the period (TeacherMonth: no booking carries who borrowed it).
+    teachers = TeacherMonth.objects.filter(month__gte=period.first_day.replace(day=1), month__lte=period.last_day)
+    if locations is not None:
+        teachers = teachers.filter(location__in=locations)
+    teachers = list(teachers.values_list("school_type", "ref").distinct().order_by())
     return _Facts(bookings=bookings, units=units, teachers=teachers)
 
 
@@ -391,7 +395,7 @@ def _headline(period, locations, facts):
     extensions = ReservationEvent.objects.filter(
         _bookings(period, locations, "reservation__"), action=ReservationEvent.Action.EXTENDED).count()
     refused = RefusedRequest.objects.filter(_bookings(period, locations)).count()
-    grants = QualificationGrant.objects.filter(granted_on__range=(period.first_day, period.last_day)).count()
+    grants = QualificationTraining.objects.filter(granted_on__range=(period.first_day, period.last_day)).count()
     return {
         "bookings": 0, "loans": 0, "units_lent": 0, "loan_days": 0, **lending,
         "schools": facts.schools_reached(), "teachers": facts.teachers_reached(),
@@ -772,7 +776,7 @@ def _damage(period, locations):
 
 
 def _qualifications(period, locations):
-    grants = QualificationGrant.objects.filter(granted_on__range=(period.first_day, period.last_day))
+    grants = QualificationTraining.objects.filter(granted_on__range=(period.first_day, period.last_day))
     by_month = {
         (row["qualification_id"], row["month"]): row["n"]
         for row in grants.annotate(month=TruncMonth("granted_on")).values("qualification_id", "month")

@@ -60,10 +60,10 @@ class Reservation(models.Model):
     # changes type later does not move its past loans to the other row of the annual report.
     school_type = models.CharField(_("school type at booking"), max_length=30, choices=SchoolType.choices,
                                    blank=True, editable=False)
-    # Counts the teacher in the statistics without naming them (lending/figures.py): the same random
-    # value on all of one borrower's bookings whose pickup day falls in one calendar year, "2026-…".
-    # When the retention period removes the borrower (purge_personal_data), the value stays; once
-    # no booking that still names the borrower carries it, nothing links it to anyone.
+    # No longer written (emptied by migration 0014): the teacher-year reference shared by a
+    # teacher's bookings linked a purged loan back to her. The statistics count teachers from
+    # TeacherMonth instead. The column stays one release, for the release still running during
+    # the migration, and is dropped after.
     borrower_ref = models.CharField(_("borrower's statistics reference"), max_length=24, blank=True,
                                     editable=False, default="", db_default="")
     location = models.ForeignKey("catalog.Location", on_delete=models.PROTECT, related_name="reservations", verbose_name=_("location"))
@@ -124,14 +124,14 @@ class Reservation(models.Model):
         if not self.school_type and self.school_id is not None:
             self.school_type = self.school.school_type
             recorded.add("school_type")
-        if (self.borrower_id is not None and isinstance(self.pickup_day, datetime.date)
-                and not self.borrower_ref.startswith(f"{self.pickup_day.year}-")):
-            self.borrower_ref = borrower_ref_for(borrower_id=self.borrower_id, year=self.pickup_day.year,
-                                                 exclude_pk=self.pk)
-            recorded.add("borrower_ref")
         if recorded and kwargs.get("update_fields") is not None:
             kwargs["update_fields"] = {*kwargs["update_fields"], *recorded}
+        update_fields = kwargs.get("update_fields")
+        counted = update_fields is None or bool(set(update_fields) & REACH_FIELDS)
+        before = teacher_month_key_in_db(self) if counted and self.pk is not None else None
         super().save(*args, **kwargs)
+        if counted:
+            teacher_month_record(self, before=before)
 
     @property
     def is_delivery(self):
@@ -146,16 +146,6 @@ class Reservation(models.Model):
         if self.collected_at is not None:
             return self.status == ReservationStatus.HANDED_OUT and timezone.localdate(self.collected_at) > self.return_day
         return self.status == ReservationStatus.HANDED_OUT and self.return_day < today
-
-
-def borrower_ref_for(*, borrower_id, year, exclude_pk=None):
-    """The statistics reference of a borrower's bookings in `year` (Reservation.borrower_ref): the
-    one their other bookings of that year carry, else a new random one. (Two first bookings of a
-    year saved at the same instant could get two references; the teacher then counts twice.)"""
-    prefix = f"{year}-"
-    existing = (Reservation.objects.filter(borrower_id=borrower_id, borrower_ref__startswith=prefix)
-                .exclude(pk=exclude_pk).values_list("borrower_ref", flat=True).first())
-    return existing or prefix + secrets.token_hex(8)
 
 
 class ReservationLine(models.Model):
@@ -553,3 +543,90 @@ class RefusedRequest(models.Model):
 
     def __str__(self):
         return f"{self.quantity} × {self.item_type_id} ({self.pickup_day:%d.%m.%Y})"
+
+
+# Teachers reached, for the statistics (lending/figures.py) ------------------------------------
+
+# The reservation fields whose change can move a loan to another teacher-month.
+REACH_FIELDS = {"status", "pickup_day", "location", "location_id", "school", "school_type", "borrower", "borrower_id"}
+
+
+def new_teacher_ref():
+    return secrets.token_hex(8)
+
+
+class TeacherYear(models.Model):
+    """A teacher's random statistics reference for one calendar year (of the pickup days). It
+    links her to her TeacherMonth rows only while a booking of that year still names her: the
+    purge removes it with her last such booking (accounts.services.personal_data_purge), and
+    deleting her account removes it too. No booking points at it."""
+
+    borrower = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+",
+                                 verbose_name=_("borrower"))
+    year = models.PositiveSmallIntegerField(_("year"))
+    ref = models.CharField(_("reference"), max_length=16, unique=True, default=new_teacher_ref)
+
+    class Meta:
+        verbose_name = _("teacher's statistics reference")
+        verbose_name_plural = _("teachers' statistics references")
+        constraints = [models.UniqueConstraint(fields=["borrower", "year"], name="teacher_year_once")]
+
+
+class TeacherMonth(models.Model):
+    """That a teacher (a TeacherYear reference, never a person or a booking) had at least one loan
+    picked up in this month at this counter for a school of this type. "Teachers reached" counts
+    the distinct references of a period's months; once her TeacherYear is gone, nothing links a
+    row to anyone, and no row ever links to a loan."""
+
+    ref = models.CharField(_("reference"), max_length=16)
+    month = models.DateField(_("month"))  # its first day
+    location = models.ForeignKey("catalog.Location", on_delete=models.CASCADE, related_name="+",
+                                 verbose_name=_("location"))
+    school_type = models.CharField(_("school type"), max_length=30, choices=SchoolType.choices, blank=True)
+
+    class Meta:
+        verbose_name = _("teacher reached in a month")
+        verbose_name_plural = _("teachers reached by month")
+        constraints = [models.UniqueConstraint(fields=["ref", "month", "location", "school_type"],
+                                               name="teacher_month_once")]
+        indexes = [models.Index(fields=["month", "location", "school_type", "ref"], name="teacher_month_count")]
+
+
+def _reach_key(borrower_id, pickup_day, location_id, school_type, status):
+    if borrower_id is None or status not in (ReservationStatus.HANDED_OUT, ReservationStatus.RETURNED) \
+            or not isinstance(pickup_day, datetime.date):
+        return None
+    return (borrower_id, pickup_day.replace(day=1), location_id, school_type)
+
+
+def teacher_month_key_in_db(reservation):
+    """The teacher-month the stored version of `reservation` counts in (None if not a loan)."""
+    stored = (Reservation.objects.filter(pk=reservation.pk)
+              .values_list("borrower_id", "pickup_day", "location_id", "school_type", "status").first())
+    return _reach_key(*stored) if stored else None
+
+
+def teacher_month_record(reservation, *, before=None):
+    """Count `reservation`'s teacher in the month, counter and school type of its pickup once it
+    is a loan; when a loan moved (`before`: where it counted), forget the old teacher-month unless
+    another of her loans still counts there. Called by Reservation.save()."""
+    now = _reach_key(reservation.borrower_id, reservation.pickup_day, reservation.location_id,
+                     reservation.school_type, reservation.status)
+    if now == before:
+        return
+    if before is not None:
+        borrower_id, month, location_id, school_type = before
+        still_there = Reservation.objects.filter(
+            borrower_id=borrower_id, location_id=location_id, school_type=school_type,
+            pickup_day__gte=month, pickup_day__lt=(month + datetime.timedelta(days=32)).replace(day=1),
+            status__in=(ReservationStatus.HANDED_OUT, ReservationStatus.RETURNED),
+        ).exclude(pk=reservation.pk).exists()
+        year = TeacherYear.objects.filter(borrower_id=borrower_id, year=month.year).first()
+        if not still_there and year is not None:
+            TeacherMonth.objects.filter(ref=year.ref, month=month, location_id=location_id,
+                                        school_type=school_type).delete()
+    if now is not None:
+        borrower_id, month, location_id, school_type = now
+        year, _created = TeacherYear.objects.get_or_create(borrower_id=borrower_id, year=month.year)
+        TeacherMonth.objects.get_or_create(ref=year.ref, month=month, location_id=location_id,
+                                           school_type=school_type)

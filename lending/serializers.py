@@ -77,6 +77,9 @@ class DayField(serializers.DateField):
     default_error_messages = {"out_of_range": gettext_lazy("Give a day between {first} and {last}.")}
 
     def to_internal_value(self, value):
+        # Python's date parsing takes any Unicode digits ("２０２６-…"); the API takes ASCII only.
+        if isinstance(value, str) and not value.isascii():
+            self.fail("invalid", format="YYYY-MM-DD")
         day = super().to_internal_value(value)
         if not FIRST_DAY <= day <= LAST_DAY:
             self.fail("out_of_range", first=FIRST_DAY.isoformat(), last=LAST_DAY.isoformat())

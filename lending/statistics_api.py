@@ -14,8 +14,17 @@ from lending.figures import TABLE_KEYS, Period, period_problem, statistics_repor
 from lending.serializers import DayField, ErrorSerializer
 
 
+class YearField(serializers.IntegerField):
+    """A year in ASCII digits (int() would also take "２０２６")."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and not data.strip().isascii():
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class StatisticsQuerySerializer(serializers.Serializer):
-    year = serializers.IntegerField(min_value=2000, max_value=9999, required=False,
+    year = YearField(min_value=2000, max_value=9999, required=False,
                                     help_text="A calendar year; default: this year. Not with first_day/last_day.")
     first_day = DayField(required=False, help_text="With last_day: any period instead of a year.")
     last_day = DayField(required=False)

@@ -22,7 +22,8 @@ from django.test.utils import CaptureQueriesContext
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from accounts.models import QualificationGrant, SchoolType, User
+from accounts.models import Qualification, QualificationGrant, QualificationTraining, SchoolType, User
+from accounts.qualifications import qualification_grant, qualification_revoke
 from accounts.services import personal_data_purge
 from catalog.models import ItemType, Location, Unit, UnitStatus
 from lending.exceptions import BookingError
@@ -34,6 +35,8 @@ from lending.models import (
     ReservationEvent,
     ReservationLine,
     ReservationStatus,
+    TeacherMonth,
+    TeacherYear,
     UnitEvent,
     WaitlistEntry,
 )
@@ -331,9 +334,9 @@ def write_dataset(spec):
                       quantity=row["quantity"], pickup_day=row["pickup"], pickup_slot=SLOT, return_day=row["return"],
                       status=row["status"], rank=rank, offer_expires_at=at(row["pickup"]))
         for rank, row in enumerate(spec["waiting"]))
-    QualificationGrant.objects.bulk_create(
-        QualificationGrant(user=teachers[teacher], qualification=qualifications[qualification], granted_on=day)
-        for teacher, qualification, day in spec["grants"])
+    for teacher, qualification, day in spec["grants"]:
+        # save() records the training the statistics count.
+        QualificationGrant(user=teachers[teacher], qualification=qualifications[qualification], granted_on=day).save()
     return {"locations": locations, "item_types": item_types, "schools": schools, "reservations": reservations}
 
 
@@ -360,10 +363,14 @@ def expected_report(spec, rows, period, locations):
             "loan_days": sum((booking["return"] - booking["pickup"]).days + 1 for booking, _handover in handovers),
         }
 
-    def teachers(loans):
-        # Once per teacher and calendar year of the pickup day; bookings without a person not at all.
-        return len({(booking["teacher"], booking["pickup"].year)
-                    for booking in loans if booking["teacher"] is not None})
+    def teachers(first_day, last_day, school_type=None):
+        # Once per teacher and calendar year of the pickup day, by the whole months the days touch;
+        # bookings without a person not at all.
+        first_month, after = first_day.replace(day=1), (last_day.replace(day=1) + datetime.timedelta(days=32)).replace(day=1)
+        return len({(booking["teacher"], booking["pickup"].year) for booking in spec["reservations"]
+                    if first_month <= booking["pickup"] < after and at_counters(booking["location"])
+                    and booking["status"] in LOANS and booking["teacher"] is not None
+                    and school_type in (None, booking["school_type"])})
 
     def headline(first_day, last_day):
         bookings = [booking for booking in spec["reservations"] if in_period(booking, first_day, last_day)]
@@ -371,7 +378,7 @@ def expected_report(spec, rows, period, locations):
         return {
             **lending(bookings),
             "schools": len({booking["school"] for booking in loans}),
-            "teachers": teachers(loans),
+            "teachers": teachers(first_day, last_day),
             "no_shows": sum(booking["status"] == S.NO_SHOW for booking in bookings),
             "cancellations": sum(booking["status"] == S.CANCELLED for booking in bookings),
             "extensions": sum(booking["extensions"] for booking in bookings),
@@ -414,7 +421,7 @@ def expected_report(spec, rows, period, locations):
         before = sum(booking["school_type"] == school_type and booking["status"] in LOANS
                      for booking in bookings_before)
         type_rows.append((*lending_tuple(row), percent(row["loans"], len(loans)), reached, active,
-                          percent(reached, active), teachers(loans_of_type), before,
+                          percent(reached, active), teachers(first, last, school_type), before,
                           percent_change(row["loans"], before)))
     total = lending(bookings)
     # Each school and teacher once, however many types it had.
@@ -423,7 +430,7 @@ def expected_report(spec, rows, period, locations):
     total_before = sum(booking["status"] in LOANS for booking in bookings_before)
     tables["by_school_type"] = (type_rows, (
         *lending_tuple(total), percent(total["loans"], len(loans)), total_schools, total_active,
-        percent(total_schools, total_active), teachers(loans), total_before,
+        percent(total_schools, total_active), teachers(first, last), total_before,
         percent_change(total["loans"], total_before)))
 
     def item_order(index):
@@ -761,8 +768,8 @@ def test_the_figures_follow_a_booking_moved_after_it_was_counted(location, schoo
 
     lent.pickup_day, lent.return_day = datetime.date(2027, 1, 12), datetime.date(2027, 1, 14)  # into the next year
     lent.save()
-    lent.refresh_from_db()
-    assert lent.borrower_ref.startswith("2027-")
+    assert teacher_months(teacher_a, 2026) == set()
+    assert teacher_months(teacher_a, 2027) == {datetime.date(2027, 1, 1)}
     report = statistics_report(period=Period.year(2026), today=today)
     assert overview(report) == {"bookings": 0, "loans": 0, "units_lent": 0, "loan_days": 0, "schools": 0,
                                 "teachers": 0}
@@ -876,27 +883,96 @@ def test_a_request_refused_for_lack_of_units_is_kept_without_the_person(monday, 
     assert (usage["refused"], usage["refused_units"]) == (1, 4)
 
 
+def teacher_months(teacher, year):
+    reference = TeacherYear.objects.filter(borrower=teacher, year=year).values_list("ref", flat=True).first()
+    return set(TeacherMonth.objects.filter(ref=reference).values_list("month", flat=True)) if reference else None
+
+
 @pytest.mark.django_db
-def test_the_teacher_reference_is_one_per_teacher_and_calendar_year(location, school_a, teacher_a, teacher_b):
-    camera = factories.make_item_type(location=location, units=1)
+def test_teachers_are_counted_by_month_under_a_reference_of_the_year_no_booking_carries(
+        location, school_a, teacher_a, teacher_b):
+    camera = factories.make_item_type(location=location, units=2)
 
-    def booking(teacher, pickup_day):
-        return factories.make_reservation(location=location, school=school_a, borrower=teacher, lines={camera: 1},
-                                          pickup_day=pickup_day, return_day=pickup_day)
+    def lent(teacher, pickup_day, status=S.RETURNED):
+        return loan(location=location, school=school_a, borrower=teacher, lines={camera: 1},
+                    pickup_day=pickup_day, return_day=pickup_day, status=status)
 
-    march, november = booking(teacher_a, datetime.date(2026, 3, 3)), booking(teacher_a, datetime.date(2026, 11, 10))
-    next_year = booking(teacher_a, datetime.date(2027, 2, 2))
-    colleague = booking(teacher_b, datetime.date(2026, 3, 3))
+    lent(teacher_a, datetime.date(2026, 3, 3))
+    november = lent(teacher_a, datetime.date(2026, 11, 10))
+    lent(teacher_a, datetime.date(2027, 2, 2))
+    lent(teacher_b, datetime.date(2026, 3, 3))
+    lent(teacher_b, datetime.date(2026, 3, 24))
+    # Booked but not (yet) handed out: no loan, no teacher reached.
+    booked = factories.make_reservation(location=location, school=school_a, borrower=teacher_b,
+                                        lines={camera: 1}, pickup_day=datetime.date(2026, 6, 2),
+                                        return_day=datetime.date(2026, 6, 3))
+    today = datetime.date(2027, 6, 30)
 
-    assert march.borrower_ref == november.borrower_ref
-    assert march.borrower_ref.startswith("2026-") and next_year.borrower_ref.startswith("2027-")
-    assert next_year.borrower_ref != march.borrower_ref
-    assert colleague.borrower_ref != march.borrower_ref and colleague.borrower_ref.startswith("2026-")
-    assert len(set(Reservation.objects.values_list("borrower_ref", flat=True))) == 3
-    # Moved into the next year, a booking takes that year's reference.
+    assert teacher_months(teacher_a, 2026) == {datetime.date(2026, 3, 1), datetime.date(2026, 11, 1)}
+    assert teacher_months(teacher_a, 2027) == {datetime.date(2027, 2, 1)}
+    assert teacher_months(teacher_b, 2026) == {datetime.date(2026, 3, 1)}
+    assert TeacherYear.objects.count() == 3 and len(set(TeacherYear.objects.values_list("ref", flat=True))) == 3
+    # Nothing on a booking says which teacher of the statistics it was.
+    assert set(Reservation.objects.values_list("borrower_ref", flat=True)) == {""}
+    assert {field.related_model for field in TeacherMonth._meta.get_fields() if field.is_relation} == {Location}
+    assert overview(statistics_report(period=Period.year(2026), today=today))["teachers"] == 2
+    # By whole months: days in March without a loan still count March's teachers.
+    late_march = Period(datetime.date(2026, 3, 25), datetime.date(2026, 3, 31))
+    assert overview(statistics_report(period=late_march, today=today))["teachers"] == 2
+    assert overview(statistics_report(period=late_march, today=today))["loans"] == 0
+
+    # Handed out, the booking counts its teacher; moved into the next year, its loan leaves November.
+    booked.status = S.HANDED_OUT
+    booked.save(update_fields=["status"])
+    assert teacher_months(teacher_b, 2026) == {datetime.date(2026, 3, 1), datetime.date(2026, 6, 1)}
     november.pickup_day = november.return_day = datetime.date(2027, 1, 5)
     november.save()
-    assert Reservation.objects.get(pk=november.pk).borrower_ref == next_year.borrower_ref
+    assert teacher_months(teacher_a, 2026) == {datetime.date(2026, 3, 1)}
+    assert teacher_months(teacher_a, 2027) == {datetime.date(2027, 1, 1), datetime.date(2027, 2, 1)}
+
+
+@pytest.mark.django_db
+def test_a_purged_loan_cannot_be_linked_to_its_teacher_and_still_counts(location, school_a, teacher_a):
+    """The review's case: teacher_a's March loan is purged while her November loan of the same
+    year still names her. Nothing of the March loan leads to her, and she still counts once."""
+    camera = factories.make_item_type(location=location, units=1)
+    march = loan(location=location, school=school_a, borrower=teacher_a, lines={camera: 1},
+                 pickup_day=datetime.date(2026, 3, 3), return_day=datetime.date(2026, 3, 4))
+    november = loan(location=location, school=school_a, borrower=teacher_a, lines={camera: 1},
+                    pickup_day=datetime.date(2026, 11, 10), return_day=datetime.date(2026, 11, 11))
+    year = Period.year(2026)
+    before = snapshot(statistics_report(period=year, today=datetime.date(2027, 12, 31)))
+
+    assert personal_data_purge(older_than_days=365, today=datetime.date(2027, 4, 1)).reservations == 1
+    march.refresh_from_db()
+    stored = Reservation.objects.filter(pk=march.pk).values().get()
+    assert stored["borrower_id"] is None and stored["borrower_ref"] == ""
+    # Her reference of 2026 is kept while the November loan names her; it names months, no loan.
+    assert teacher_months(teacher_a, 2026) == {datetime.date(2026, 3, 1), datetime.date(2026, 11, 1)}
+    assert snapshot(statistics_report(period=year, today=datetime.date(2027, 12, 31))) == before
+
+    # With her last booking of 2026 purged, nothing links her to 2026 any more.
+    assert personal_data_purge(older_than_days=365, today=datetime.date(2027, 12, 1)).reservations == 1
+    assert not Reservation.objects.filter(borrower=teacher_a).exists()
+    assert teacher_months(teacher_a, 2026) is None
+    assert TeacherMonth.objects.filter(month__year=2026).count() == 2
+    assert snapshot(statistics_report(period=year, today=datetime.date(2027, 12, 31))) == before
+    assert november.pk and before[1]["teachers"] == 1
+
+
+@pytest.mark.django_db
+def test_deleting_a_teachers_account_changes_no_figure(location, school_a, teacher_a):
+    camera = factories.make_item_type(location=location, units=1)
+    loan(location=location, school=school_a, borrower=teacher_a, lines={camera: 1},
+         pickup_day=datetime.date(2026, 3, 3), return_day=datetime.date(2026, 3, 4))
+    report = statistics_report(period=Period.year(2026), today=datetime.date(2026, 12, 31))
+    before = snapshot(report)
+
+    teacher_a.delete()
+
+    assert not TeacherYear.objects.exists()
+    after = snapshot(statistics_report(period=Period.year(2026), today=datetime.date(2026, 12, 31)))
+    assert after == before and after[1]["teachers"] == 1
 
 
 @pytest.mark.django_db
@@ -992,3 +1068,36 @@ def test_units_scanned_for_a_booking_not_yet_handed_out_are_not_lent(location, s
 
     assert (report.headline["loans"], report.headline["units_lent"], report.headline["loan_days"]) == (0, 0, 0)
     assert all(row["units_lent"] == 0 for row in report.tables["by_item_type"].rows)
+
+
+@pytest.mark.django_db
+def test_qualifications_granted_stay_when_grants_are_renewed_revoked_or_their_teacher_deleted(
+        clerk, teacher_a, teacher_b):
+    vr = factories.make_qualification(name="VR-Schulung")
+    first = qualification_grant(actor=clerk, user=teacher_a, qualification=vr, granted_on=datetime.date(2025, 3, 4))
+    qualification_grant(actor=clerk, user=teacher_b, qualification=vr, granted_on=datetime.date(2025, 3, 18))
+    today = datetime.date(2026, 12, 31)
+
+    def granted(year):
+        report = statistics_report(period=Period.year(year), today=today)
+        return report.headline["qualifications_granted"], [
+            (row["month"], row["granted"]) for row in report.tables["qualifications_by_month"].rows]
+
+    assert granted(2025) == (2, [(datetime.date(2025, 3, 1), 2)])
+    # Changing the expiry only is no new training; renewing from a new day is one, in its own year.
+    qualification_grant(actor=clerk, user=teacher_a, qualification=vr, granted_on=datetime.date(2025, 3, 4),
+                        expires_on=datetime.date(2027, 3, 4))
+    assert granted(2025) == (2, [(datetime.date(2025, 3, 1), 2)])
+    qualification_grant(actor=clerk, user=teacher_a, qualification=vr, granted_on=datetime.date(2026, 2, 10))
+    assert QualificationGrant.objects.get(pk=first.pk).granted_on == datetime.date(2026, 2, 10)
+    assert granted(2025) == (2, [(datetime.date(2025, 3, 1), 2)])
+    assert granted(2026) == (1, [(datetime.date(2026, 2, 1), 1)])
+
+    qualification_revoke(actor=clerk, grant=QualificationGrant.objects.get(user=teacher_b))
+    teacher_a.delete()
+
+    assert not QualificationGrant.objects.exists()
+    assert granted(2025) == (2, [(datetime.date(2025, 3, 1), 2)])
+    assert granted(2026) == (1, [(datetime.date(2026, 2, 1), 1)])
+    assert {field.related_model for field in QualificationTraining._meta.get_fields() if field.is_relation} \
+        == {Qualification}

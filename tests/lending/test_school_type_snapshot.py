@@ -8,9 +8,10 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-from accounts.models import SchoolType
+from accounts.models import QualificationGrant, QualificationTraining, SchoolType
 from accounts.services import personal_data_purge
-from lending.models import Reservation, ReservationStatus
+from lending.figures import Period, statistics_report
+from lending.models import Reservation, ReservationStatus, TeacherMonth, TeacherYear
 from tests import factories
 from tests.lending.conftest import NEXT_TUESDAY, NEXT_WEDNESDAY
 
@@ -64,22 +65,59 @@ def _migrate_to_latest():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_migration_gives_existing_bookings_one_statistics_reference_per_teacher_and_year(
+def test_the_migrations_count_existing_loans_teachers_by_month_and_empty_the_booking_references(
         teacher_a, teacher_b, school_a, location, item_type):
-    def booking(borrower, day):
+    def booking(borrower, day, status=ReservationStatus.RETURNED):
         return factories.make_reservation(location=location, school=school_a, borrower=borrower,
-                                          lines={item_type: 1}, pickup_day=day, return_day=day,
-                                          status=ReservationStatus.RETURNED)
-    first, second = booking(teacher_a, datetime.date(2025, 3, 4)), booking(teacher_a, datetime.date(2025, 9, 2))
-    next_year, colleague = booking(teacher_a, datetime.date(2026, 1, 13)), booking(teacher_b, datetime.date(2025, 3, 4))
-    purged = booking(None, datetime.date(2025, 3, 4))
-    Reservation.objects.update(borrower_ref="")
+                                          lines={item_type: 1}, pickup_day=day, return_day=day, status=status)
+    booking(teacher_a, datetime.date(2025, 3, 4)), booking(teacher_a, datetime.date(2025, 9, 2))
+    booking(teacher_a, datetime.date(2026, 1, 13)), booking(teacher_b, datetime.date(2025, 3, 4))
+    booking(teacher_b, datetime.date(2025, 3, 20))  # the same teacher-month again
+    booking(None, datetime.date(2025, 3, 4))  # who borrowed it is not known any more
+    booking(teacher_b, datetime.date(2025, 6, 3), status=ReservationStatus.CANCELLED)  # no loan
     executor = MigrationExecutor(connection)
     executor.migrate([("lending", "0012_reservation_school_type")])
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate([("lending", "0013_statistics_borrower_ref_refused_requests")])
+    # 0013 gave each teacher one reference per year (the column is there until a later release).
+    refs = set(Reservation.objects.exclude(borrower_ref="").values_list("borrower_id", "borrower_ref"))
+    assert len(refs) == 3  # teacher_a's 2025 and 2026, teacher_b's 2025 (also on her cancelled booking)…
+    # … and a loan the release before 0013 wrote while it migrated has none.
+    # (Written without save(), which counts into tables 0014 creates.)
+    november = datetime.date(2025, 11, 5)
+    Reservation.objects.bulk_create([Reservation(
+        location=location, school=school_a, school_type=school_a.school_type, borrower=teacher_b,
+        pickup_day=november, pickup_slot=datetime.time(10), return_day=november, status=ReservationStatus.RETURNED)])
     _migrate_to_latest()
 
-    refs = dict(Reservation.objects.values_list("pk", "borrower_ref"))
-    assert refs[first.pk] == refs[second.pk] and refs[first.pk].startswith("2025-")
-    assert refs[next_year.pk].startswith("2026-")
-    assert len({refs[first.pk], refs[next_year.pk], refs[colleague.pk]}) == 3
-    assert refs[purged.pk] == ""  # who borrowed it is not known any more
+    assert set(Reservation.objects.values_list("borrower_ref", flat=True)) == {""}
+    years = {(row.borrower_id, row.year): row.ref for row in TeacherYear.objects.all()}
+    assert set(years) == {(teacher_a.pk, 2025), (teacher_a.pk, 2026), (teacher_b.pk, 2025)}
+    assert len(set(years.values())) == 3
+    months = set(TeacherMonth.objects.values_list("ref", "month", "location_id", "school_type"))
+    gymnasium = SchoolType.GYMNASIUM
+    assert months == {
+        (years[teacher_a.pk, 2025], datetime.date(2025, 3, 1), location.pk, gymnasium),
+        (years[teacher_a.pk, 2025], datetime.date(2025, 9, 1), location.pk, gymnasium),
+        (years[teacher_a.pk, 2026], datetime.date(2026, 1, 1), location.pk, gymnasium),
+        (years[teacher_b.pk, 2025], datetime.date(2025, 3, 1), location.pk, gymnasium),
+        (years[teacher_b.pk, 2025], datetime.date(2025, 11, 1), location.pk, gymnasium),
+    }
+    report = statistics_report(period=Period.year(2025), today=datetime.date(2026, 6, 1))
+    assert report.headline["teachers"] == 2 and report.headline["loans"] == 6
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_records_one_training_per_existing_grant(teacher_a, teacher_b):
+    vr, maker = factories.make_qualification(name="VR"), factories.make_qualification(name="Maker")
+    for teacher, qualification, day in [(teacher_a, vr, datetime.date(2025, 3, 4)),
+                                        (teacher_a, maker, datetime.date(2025, 9, 2)),
+                                        (teacher_b, vr, datetime.date(2026, 1, 13))]:
+        QualificationGrant.objects.create(user=teacher, qualification=qualification, granted_on=day)
+    executor = MigrationExecutor(connection)
+    executor.migrate([("accounts", "0008_delivery_master_data")])
+    _migrate_to_latest()
+
+    assert sorted(QualificationTraining.objects.values_list("qualification_id", "granted_on")) == sorted(
+        [(vr.pk, datetime.date(2025, 3, 4)), (maker.pk, datetime.date(2025, 9, 2)), (vr.pk, datetime.date(2026, 1, 13))])

@@ -46,7 +46,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.api_tokens import api_token_create
-from accounts.models import ApiToken, Qualification, QualificationGrant, Role, School, SchoolType, Session, User
+from accounts.models import ApiToken, Qualification, QualificationGrant, QualificationTraining, Role, School, SchoolType, Session, User
 from catalog.exceptions import CatalogError
 from catalog.labels import label_sheet_pdf, unit_label_url
 from catalog.models import Category, Closure, ItemType, Location, Unit, UnitStatus
@@ -64,6 +64,8 @@ from lending.models import (
     ReservationEvent,
     ReservationLine,
     ReservationStatus,
+    TeacherMonth,
+    TeacherYear,
     UnitEvent,
     WaitlistEntry,
 )
@@ -401,11 +403,14 @@ class Command(BaseCommand):
             memberships.extend(User.schools.through(user_id=teacher.pk, school_id=school.pk) for school in own)
         User.schools.through.objects.bulk_create(memberships, batch_size=BATCH)
         qualifications = list(Qualification.objects.order_by("pk"))
-        QualificationGrant.objects.bulk_create(
+        grants = QualificationGrant.objects.bulk_create(
             QualificationGrant(user=teacher, qualification=rng.choice(qualifications),
                                granted_on=datetime.date(2024, 1, 15))
             for teacher in teachers if rng.random() < 0.05
         )
+        # bulk_create skips QualificationGrant.save(), which records the training for the statistics.
+        QualificationTraining.objects.bulk_create(
+            QualificationTraining(qualification=grant.qualification, granted_on=grant.granted_on) for grant in grants)
         return [(teacher.pk, teacher_schools[teacher.pk]) for teacher in teachers]
 
     def _build_reservations(self, *, rng, size, location, item_types, loanable, teachers, first_day, last_day, today):
@@ -508,7 +513,7 @@ class Command(BaseCommand):
                 code=_booking_code(code_index), borrower_id=borrower_id, school_id=school_id,
                 location=location, pickup_day=pickup_day, pickup_slot=slot, return_day=return_day, status=status,
             )
-            reservation.teacher_id = teacher_id  # kept in the statistics reference after the purge
+            reservation.teacher_id = teacher_id  # counted in TeacherMonth also after the purge
             reservations.append(reservation)
             line_specs.append(chosen)
             if len(reservations) >= BATCH:
@@ -521,12 +526,28 @@ class Command(BaseCommand):
         with transaction.atomic():
             # bulk_create skips Reservation.save(), which records the school's type.
             school_types = dict(School.objects.values_list("pk", "school_type"))
-            refs = self.__dict__.setdefault("_borrower_refs", {})
+            refs = self.__dict__.setdefault("_teacher_refs", {})
+            teacher_months = set()
             for reservation in reservations:
                 reservation.school_type = school_types[reservation.school_id]
-                # … and the borrower's statistics reference of the year (Reservation.borrower_ref).
-                key = (reservation.teacher_id, reservation.pickup_day.year)
-                reservation.borrower_ref = refs.setdefault(key, f"{key[1]}-{len(refs):016x}")
+                # … and counts the loan's teacher in TeacherMonth (under a reference of the year,
+                # kept after the purge removed the person from the booking).
+                if reservation.status in (ReservationStatus.HANDED_OUT, ReservationStatus.RETURNED):
+                    key = (reservation.teacher_id, reservation.pickup_day.year)
+                    ref = refs.setdefault(key, f"{len(refs):016x}")
+                    teacher_months.add((ref, reservation.pickup_day.replace(day=1), reservation.location.pk,
+                                        reservation.school_type))
+            TeacherMonth.objects.bulk_create(
+                (TeacherMonth(ref=ref, month=month, location_id=location_id, school_type=school_type)
+                 for ref, month, location_id, school_type in teacher_months),
+                batch_size=BATCH, ignore_conflicts=True)
+            # The teachers' references of the years their bookings still name them.
+            TeacherYear.objects.bulk_create(
+                (TeacherYear(borrower_id=reservation.borrower_id, year=reservation.pickup_day.year,
+                             ref=refs[(reservation.teacher_id, reservation.pickup_day.year)])
+                 for reservation in reservations
+                 if reservation.borrower_id is not None and (reservation.teacher_id, reservation.pickup_day.year) in refs),
+                batch_size=BATCH, ignore_conflicts=True)
             Reservation.objects.bulk_create(reservations, batch_size=BATCH)
             ReservationLine.objects.bulk_create(
                 (ReservationLine(reservation_id=reservation.pk, item_type_id=item_type_id, quantity=quantity)
