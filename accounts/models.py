@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.contrib.sessions.base_session import AbstractBaseSession
-from django.db import models
+from django.db import models, transaction
 from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
@@ -151,14 +151,28 @@ class QualificationGrant(models.Model):
     def __str__(self):
         return f"{self.qualification} – {self.user}"
 
-    def save(self, *args, **kwargs):
+    def save(self, *args, renewal=False, **kwargs):
+        """Also keeps the statistics' record (QualificationTraining): a new grant, or a `renewal`
+        (accounts.qualifications.qualification_grant) from a new day, is one more training; any
+        other change of the day or the qualification (a correction in the admin) moves the
+        training it was recorded as."""
         stored = None
         if self.pk is not None:
-            stored = QualificationGrant.objects.filter(pk=self.pk).values_list("granted_on", flat=True).first()
-        super().save(*args, **kwargs)
-        # A new grant, or a renewal from a new day, is one more training for the statistics.
-        if stored != self.granted_on:
-            QualificationTraining.objects.create(qualification_id=self.qualification_id, granted_on=self.granted_on)
+            stored = QualificationGrant.objects.filter(pk=self.pk).values_list("qualification_id", "granted_on").first()
+        now = (self.qualification_id, self.granted_on)
+        with transaction.atomic(savepoint=False):
+            super().save(*args, **kwargs)
+            if stored == now:
+                return
+            recorded = None
+            if stored is not None and not renewal:
+                recorded = (QualificationTraining.objects.filter(qualification_id=stored[0], granted_on=stored[1])
+                            .order_by("-pk").first())
+            if recorded is None:
+                QualificationTraining.objects.create(qualification_id=self.qualification_id, granted_on=self.granted_on)
+            else:
+                recorded.qualification_id, recorded.granted_on = now
+                recorded.save(update_fields=["qualification", "granted_on"])
 
     def is_valid_on(self, day):
         return self.granted_on <= day and (self.expires_on is None or day <= self.expires_on)

@@ -92,7 +92,7 @@ def qualification_grant(*, actor, user, qualification, granted_on, expires_on=No
         grant.expires_on = expires_on
         grant.granted_by = actor
         grant.full_clean()
-        grant.save()
+        grant.save(renewal=renewal)
         _log(actor=actor, user=user, action_flag=CHANGE if renewal else ADDITION,
              message=f"{'Renewed' if renewal else 'Granted'} qualification {qualification.name}: {_period(grant)}")
     return grant

@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Role, User
 from lending.exceptions import BookingError
 from lending.models import (
+    OPEN_STATUSES,
     DamageReport,
     Handover,
     Reservation,
@@ -286,8 +287,9 @@ def _purge_batch(rows, result, *, dry_run):
     # updated_at moves so that the counter's calendar feed (which names the borrower) is sent again.
     Reservation.objects.filter(pk__in=reservation_ids).update(borrower=None, colleague=None, note="",
                                                               updated_at=timezone.now())
-    # Her statistics reference of a year goes with the last booking of that year that names her:
-    # then nothing links her to the months she was counted in (lending.models.TeacherYear).
+    # Her statistics reference of a year goes once no open booking of that year names her (no
+    # loan of hers can be counted there any more): then nothing links her to the counters she was
+    # counted at (lending.models.TeacherYear).
     borrowers = {borrower_id for _pk, _code, borrower_id in rows if borrower_id is not None}
     TeacherYear.objects.filter(borrower_id__in=borrowers).exclude(Exists(Reservation.objects.filter(
-        borrower_id=OuterRef("borrower_id"), pickup_day__year=OuterRef("year")))).delete()
+        borrower_id=OuterRef("borrower_id"), pickup_day__year=OuterRef("year"), status__in=OPEN_STATUSES))).delete()

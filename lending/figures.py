@@ -16,10 +16,10 @@ What counts where, in words an administrator can use (README "Statistics" says t
 - **Schools and teachers reached**: those with at least one loan in the period. A booking keeps
   its school and the school's type from the day it was made (Reservation.school_type), so removing
   personal data after the retention period changes none of the school figures. Teachers are
-  counted from TeacherMonth: for each teacher, the months, counters and school types of her loans
-  under a random reference of the calendar year, which no booking carries. Teachers therefore
-  count by whole months (a period that starts or ends within a month counts that month's
-  teachers), once per calendar year: a period over two years adds the two years' teachers.
+  counted from TeacherReach: for each teacher, the counters and school types of her loans in a
+  calendar year under a random reference of that year, which no booking carries. Teachers
+  therefore count by whole calendar years: a period within a year counts that year's teachers,
+  a period over two years adds the two years' teachers.
 - **Active schools**: the schools marked active today, by their type today.
 - **Utilisation** of an item type: of the unit-days from the period's first day up to today (units
   in use times days), the share a unit was out (from hand-over to return, both days counted).
@@ -56,7 +56,7 @@ from lending.models import (
     ReservationEvent,
     ReservationLine,
     ReservationStatus,
-    TeacherMonth,
+    TeacherReach,
     WaitlistEntry,
 )
 from lending.statistics import damage_statistics_between, units_in_use
@@ -264,7 +264,7 @@ class _Facts:
 
     bookings: list
     units: list
-    teachers: list  # (school_type, TeacherMonth.ref) of every teacher-year with a loan
+    teachers: list  # (school_type, TeacherReach.ref) of every teacher-year with a loan
 
     def sums(self, rows, key, fields):
         result = {}
@@ -311,8 +311,8 @@ def _facts(period, locations):
         .values("month", "school_id", "school_type")
         .annotate(**_unit_counts(), returned=Count("pk", filter=Q(returned_at__isnull=False))).order_by()
     ]
-    # Teachers by the months of the period (TeacherMonth: no booking carries who borrowed it).
-    teachers = TeacherMonth.objects.filter(month__gte=period.first_day.replace(day=1), month__lte=period.last_day)
+    # Teachers by the calendar years of the period (TeacherReach: no booking carries who borrowed it).
+    teachers = TeacherReach.objects.filter(year__gte=period.first_day.year, year__lte=period.last_day.year)
     if locations is not None:
         teachers = teachers.filter(location__in=locations)
     teachers = list(teachers.values_list("school_type", "ref").distinct().order_by())

@@ -1,10 +1,12 @@
 import datetime
 import secrets
+import uuid
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import models, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -60,9 +62,9 @@ class Reservation(models.Model):
     # changes type later does not move its past loans to the other row of the annual report.
     school_type = models.CharField(_("school type at booking"), max_length=30, choices=SchoolType.choices,
                                    blank=True, editable=False)
-    # No longer written (emptied by migration 0014): the teacher-year reference shared by a
+    # No longer written (emptied by migration 0015 and by save()): the teacher-year reference shared by a
     # teacher's bookings linked a purged loan back to her. The statistics count teachers from
-    # TeacherMonth instead. The column stays one release, for the release still running during
+    # TeacherReach instead. The column stays one release, for the release still running during
     # the migration, and is dropped after.
     borrower_ref = models.CharField(_("borrower's statistics reference"), max_length=24, blank=True,
                                     editable=False, default="", db_default="")
@@ -126,12 +128,35 @@ class Reservation(models.Model):
             recorded.add("school_type")
         if recorded and kwargs.get("update_fields") is not None:
             kwargs["update_fields"] = {*kwargs["update_fields"], *recorded}
+        # A booking the release before 0014 saved carries its old reference: it goes, and the loan
+        # is counted (again: the count ignores what is there already).
+        recount = bool(self.borrower_ref)
+        if recount:
+            self.borrower_ref = ""
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "borrower_ref"}
         update_fields = kwargs.get("update_fields")
-        counted = update_fields is None or bool(set(update_fields) & REACH_FIELDS)
-        before = teacher_month_key_in_db(self) if counted and self.pk is not None else None
-        super().save(*args, **kwargs)
-        if counted:
-            teacher_month_record(self, before=before)
+        counted = recount or update_fields is None or bool(set(update_fields) & REACH_FIELD_NAMES)
+        stored = None
+        if counted and self.pk is not None and not self._state.adding:
+            stored = getattr(self, "_reach_stored", None)
+            if stored is None:
+                stored = Reservation.objects.filter(pk=self.pk).values_list(*REACH_FIELDS).first()
+        with transaction.atomic(savepoint=False):
+            super().save(*args, **kwargs)
+            if counted:
+                values = reach_values_saved(self, stored, update_fields)
+                teacher_reach_record(now=_reach_key(*values),
+                                     before=None if recount or stored is None else _reach_key(*stored))
+                self._reach_stored = values
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        # Where the stored booking counts in the statistics, so that save() need not read it again.
+        if all(name in field_names for name in REACH_FIELDS):
+            instance._reach_stored = tuple(getattr(instance, name) for name in REACH_FIELDS)
+        return instance
 
     @property
     def is_delivery(self):
@@ -547,8 +572,10 @@ class RefusedRequest(models.Model):
 
 # Teachers reached, for the statistics (lending/figures.py) ------------------------------------
 
-# The reservation fields whose change can move a loan to another teacher-month.
-REACH_FIELDS = {"status", "pickup_day", "location", "location_id", "school", "school_type", "borrower", "borrower_id"}
+# The reservation fields whose change can move a loan to another teacher-year.
+REACH_FIELDS = ("borrower_id", "pickup_day", "location_id", "school_type", "status")
+REACH_FIELD_NAMES = {*REACH_FIELDS, "borrower", "location", "school"}
+OPEN_STATUSES = (ReservationStatus.CONFIRMED, ReservationStatus.HANDED_OUT)
 
 
 def new_teacher_ref():
@@ -557,9 +584,9 @@ def new_teacher_ref():
 
 class TeacherYear(models.Model):
     """A teacher's random statistics reference for one calendar year (of the pickup days). It
-    links her to her TeacherMonth rows only while a booking of that year still names her: the
-    purge removes it with her last such booking (accounts.services.personal_data_purge), and
-    deleting her account removes it too. No booking points at it."""
+    links her to her TeacherReach rows only while a booking of that year is still open (confirmed
+    or handed out) and names her: the purge removes it then (accounts.services.personal_data_purge),
+    and deleting her account removes it too. No booking points at it."""
 
     borrower = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+",
                                  verbose_name=_("borrower"))
@@ -572,61 +599,71 @@ class TeacherYear(models.Model):
         constraints = [models.UniqueConstraint(fields=["borrower", "year"], name="teacher_year_once")]
 
 
-class TeacherMonth(models.Model):
+class TeacherReach(models.Model):
     """That a teacher (a TeacherYear reference, never a person or a booking) had at least one loan
-    picked up in this month at this counter for a school of this type. "Teachers reached" counts
-    the distinct references of a period's months; once her TeacherYear is gone, nothing links a
-    row to anyone, and no row ever links to a loan."""
+    picked up in this calendar year at this counter for a school of this type. "Teachers reached"
+    counts the distinct references of a period's years. By year, not by month or day, so that a
+    row says no more about a purged loan than "she borrowed at this counter that year"; its key is
+    random, so the order rows were written in does not point to a hand-out either."""
 
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     ref = models.CharField(_("reference"), max_length=16)
-    month = models.DateField(_("month"))  # its first day
+    year = models.PositiveSmallIntegerField(_("year"))
     location = models.ForeignKey("catalog.Location", on_delete=models.CASCADE, related_name="+",
                                  verbose_name=_("location"))
     school_type = models.CharField(_("school type"), max_length=30, choices=SchoolType.choices, blank=True)
 
     class Meta:
-        verbose_name = _("teacher reached in a month")
-        verbose_name_plural = _("teachers reached by month")
-        constraints = [models.UniqueConstraint(fields=["ref", "month", "location", "school_type"],
-                                               name="teacher_month_once")]
-        indexes = [models.Index(fields=["month", "location", "school_type", "ref"], name="teacher_month_count")]
+        verbose_name = _("teacher reached in a year")
+        verbose_name_plural = _("teachers reached by year")
+        constraints = [models.UniqueConstraint(fields=["ref", "year", "location", "school_type"],
+                                               name="teacher_reach_once")]
+        indexes = [models.Index(fields=["year", "location", "school_type", "ref"], name="teacher_reach_count")]
+
+
+LOAN_STATUS_VALUES = (ReservationStatus.HANDED_OUT, ReservationStatus.RETURNED)
 
 
 def _reach_key(borrower_id, pickup_day, location_id, school_type, status):
-    if borrower_id is None or status not in (ReservationStatus.HANDED_OUT, ReservationStatus.RETURNED) \
-            or not isinstance(pickup_day, datetime.date):
+    if borrower_id is None or status not in LOAN_STATUS_VALUES or not isinstance(pickup_day, datetime.date):
         return None
-    return (borrower_id, pickup_day.replace(day=1), location_id, school_type)
+    return (borrower_id, pickup_day.year, location_id, school_type)
 
 
-def teacher_month_key_in_db(reservation):
-    """The teacher-month the stored version of `reservation` counts in (None if not a loan)."""
-    stored = (Reservation.objects.filter(pk=reservation.pk)
-              .values_list("borrower_id", "pickup_day", "location_id", "school_type", "status").first())
-    return _reach_key(*stored) if stored else None
+def reach_values_saved(reservation, stored, update_fields):
+    """The REACH_FIELDS of `reservation` as stored once saved: its own values, the stored ones for
+    the fields `update_fields` leaves out."""
+    values = tuple(getattr(reservation, name) for name in REACH_FIELDS)
+    if update_fields is None or stored is None:
+        return values
+    saved = {name if name.endswith("_id") or name not in ("borrower", "location") else f"{name}_id"
+             for name in update_fields}
+    return tuple(value if name in saved else old for name, value, old in zip(REACH_FIELDS, values, stored))
 
 
-def teacher_month_record(reservation, *, before=None):
-    """Count `reservation`'s teacher in the month, counter and school type of its pickup once it
-    is a loan; when a loan moved (`before`: where it counted), forget the old teacher-month unless
-    another of her loans still counts there. Called by Reservation.save()."""
-    now = _reach_key(reservation.borrower_id, reservation.pickup_day, reservation.location_id,
-                     reservation.school_type, reservation.status)
+def teacher_reach_record(*, now, before):
+    """Count a loan's teacher in the year, counter and school type of its pickup (`now`, a
+    _reach_key); when a loan moved or stopped being one (`before`: where it counted), forget the
+    old teacher-year unless another loan can still count there. Called by Reservation.save()."""
     if now == before:
         return
     if before is not None:
-        borrower_id, month, location_id, school_type = before
-        still_there = Reservation.objects.filter(
-            borrower_id=borrower_id, location_id=location_id, school_type=school_type,
-            pickup_day__gte=month, pickup_day__lt=(month + datetime.timedelta(days=32)).replace(day=1),
-            status__in=(ReservationStatus.HANDED_OUT, ReservationStatus.RETURNED),
-        ).exclude(pk=reservation.pk).exists()
-        year = TeacherYear.objects.filter(borrower_id=borrower_id, year=month.year).first()
-        if not still_there and year is not None:
-            TeacherMonth.objects.filter(ref=year.ref, month=month, location_id=location_id,
+        borrower_id, year, location_id, school_type = before
+        loans = Reservation.objects.filter(location_id=location_id, school_type=school_type, pickup_day__year=year,
+                                           status__in=LOAN_STATUS_VALUES)
+        # Her other loans there, or loans whose person the purge removed (they may be hers).
+        still_there = loans.filter(Q(borrower_id=borrower_id) | Q(borrower__isnull=True)).exists()
+        if not still_there:
+            TeacherReach.objects.filter(ref__in=TeacherYear.objects.filter(borrower_id=borrower_id, year=year)
+                                        .values("ref"), year=year, location_id=location_id,
                                         school_type=school_type).delete()
     if now is not None:
-        borrower_id, month, location_id, school_type = now
-        year, _created = TeacherYear.objects.get_or_create(borrower_id=borrower_id, year=month.year)
-        TeacherMonth.objects.get_or_create(ref=year.ref, month=month, location_id=location_id,
-                                           school_type=school_type)
+        borrower_id, year, location_id, school_type = now
+        ref = TeacherYear.objects.filter(borrower_id=borrower_id, year=year).values_list("ref", flat=True).first()
+        if ref is None:
+            # Two first hand-outs of her year at once: the second insert is ignored, both read one.
+            TeacherYear.objects.bulk_create([TeacherYear(borrower_id=borrower_id, year=year)], ignore_conflicts=True)
+            ref = TeacherYear.objects.filter(borrower_id=borrower_id, year=year).values_list("ref", flat=True).get()
+        TeacherReach.objects.bulk_create(
+            [TeacherReach(ref=ref, year=year, location_id=location_id, school_type=school_type)],
+            ignore_conflicts=True)

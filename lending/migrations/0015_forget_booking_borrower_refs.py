@@ -1,16 +1,37 @@
-"""Empty every booking's old statistics reference (Reservation.borrower_ref): the teachers are
-counted in TeacherMonth since 0014. In batches, each its own transaction, so the release still
+"""Count the loans the release before 0014 handed out while 0014 ran (they carry an old
+reference, and their person), then empty every booking's old statistics reference (Reservation.borrower_ref): the teachers are
+counted in TeacherReach since 0014. In batches, each its own transaction, so the release still
 running meanwhile is never locked out of the bookings for long. The column itself is dropped by
 a later release, once no running release reads it.
 """
 
+import secrets
+
 from django.db import migrations, transaction
+from django.db.models.functions import ExtractYear
 
 BATCH = 5000
 
 
 def forget_booking_refs(apps, schema_editor):
     Reservation = apps.get_model("lending", "Reservation")
+    TeacherReach = apps.get_model("lending", "TeacherReach")
+    TeacherYear = apps.get_model("lending", "TeacherYear")
+    with transaction.atomic():
+        # What 0014 counted is counted again under the same TeacherYear: nothing twice.
+        reached = set(Reservation.objects.filter(status__in=("handed_out", "returned"), borrower__isnull=False)
+                      .exclude(borrower_ref="").annotate(year=ExtractYear("pickup_day"))
+                      .values_list("borrower_id", "year", "location_id", "school_type").distinct().order_by())
+        TeacherYear.objects.bulk_create(
+            (TeacherYear(borrower_id=borrower_id, year=year, ref=secrets.token_hex(8))
+             for borrower_id, year in {(borrower_id, year) for borrower_id, year, _l, _t in reached}),
+            batch_size=1000, ignore_conflicts=True)
+        refs = {(row.borrower_id, row.year): row.ref for row in TeacherYear.objects.filter(
+            borrower_id__in={borrower_id for borrower_id, _y, _l, _t in reached})}
+        TeacherReach.objects.bulk_create(
+            (TeacherReach(ref=refs[borrower_id, year], year=year, location_id=location_id, school_type=school_type)
+             for borrower_id, year, location_id, school_type in reached),
+            batch_size=1000, ignore_conflicts=True)
     last = 0
     while True:
         with transaction.atomic():
@@ -25,6 +46,6 @@ def forget_booking_refs(apps, schema_editor):
 class Migration(migrations.Migration):
     atomic = False
 
-    dependencies = [("lending", "0014_teachers_reached_by_month")]
+    dependencies = [("lending", "0014_teachers_reached")]
 
     operations = [migrations.RunPython(forget_booking_refs, migrations.RunPython.noop, atomic=False)]

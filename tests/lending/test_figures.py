@@ -35,7 +35,7 @@ from lending.models import (
     ReservationEvent,
     ReservationLine,
     ReservationStatus,
-    TeacherMonth,
+    TeacherReach,
     TeacherYear,
     UnitEvent,
     WaitlistEntry,
@@ -364,11 +364,10 @@ def expected_report(spec, rows, period, locations):
         }
 
     def teachers(first_day, last_day, school_type=None):
-        # Once per teacher and calendar year of the pickup day, by the whole months the days touch;
-        # bookings without a person not at all.
-        first_month, after = first_day.replace(day=1), (last_day.replace(day=1) + datetime.timedelta(days=32)).replace(day=1)
+        # Once per teacher and calendar year of the pickup day, over the whole years the days
+        # touch; bookings without a person not at all.
         return len({(booking["teacher"], booking["pickup"].year) for booking in spec["reservations"]
-                    if first_month <= booking["pickup"] < after and at_counters(booking["location"])
+                    if first_day.year <= booking["pickup"].year <= last_day.year and at_counters(booking["location"])
                     and booking["status"] in LOANS and booking["teacher"] is not None
                     and school_type in (None, booking["school_type"])})
 
@@ -768,8 +767,8 @@ def test_the_figures_follow_a_booking_moved_after_it_was_counted(location, schoo
 
     lent.pickup_day, lent.return_day = datetime.date(2027, 1, 12), datetime.date(2027, 1, 14)  # into the next year
     lent.save()
-    assert teacher_months(teacher_a, 2026) == set()
-    assert teacher_months(teacher_a, 2027) == {datetime.date(2027, 1, 1)}
+    assert counters_reached(teacher_a, 2026) == set()
+    assert counters_reached(teacher_a, 2027) == {location.pk}
     report = statistics_report(period=Period.year(2026), today=today)
     assert overview(report) == {"bookings": 0, "loans": 0, "units_lent": 0, "loan_days": 0, "schools": 0,
                                 "teachers": 0}
@@ -883,21 +882,23 @@ def test_a_request_refused_for_lack_of_units_is_kept_without_the_person(monday, 
     assert (usage["refused"], usage["refused_units"]) == (1, 4)
 
 
-def teacher_months(teacher, year):
+def counters_reached(teacher, year):
+    """The counters `teacher` is counted at in `year` (None: nothing links her to the year)."""
     reference = TeacherYear.objects.filter(borrower=teacher, year=year).values_list("ref", flat=True).first()
-    return set(TeacherMonth.objects.filter(ref=reference).values_list("month", flat=True)) if reference else None
+    if reference is None:
+        return None
+    return set(TeacherReach.objects.filter(ref=reference, year=year).values_list("location_id", flat=True))
 
 
 @pytest.mark.django_db
-def test_teachers_are_counted_by_month_under_a_reference_of_the_year_no_booking_carries(
-        location, school_a, teacher_a, teacher_b):
+def test_teachers_are_counted_by_year_under_a_reference_no_booking_carries(location, school_a, teacher_a, teacher_b):
     camera = factories.make_item_type(location=location, units=2)
 
     def lent(teacher, pickup_day, status=S.RETURNED):
         return loan(location=location, school=school_a, borrower=teacher, lines={camera: 1},
                     pickup_day=pickup_day, return_day=pickup_day, status=status)
 
-    lent(teacher_a, datetime.date(2026, 3, 3))
+    march = lent(teacher_a, datetime.date(2026, 3, 3))
     november = lent(teacher_a, datetime.date(2026, 11, 10))
     lent(teacher_a, datetime.date(2027, 2, 2))
     lent(teacher_b, datetime.date(2026, 3, 3))
@@ -906,58 +907,100 @@ def test_teachers_are_counted_by_month_under_a_reference_of_the_year_no_booking_
     booked = factories.make_reservation(location=location, school=school_a, borrower=teacher_b,
                                         lines={camera: 1}, pickup_day=datetime.date(2026, 6, 2),
                                         return_day=datetime.date(2026, 6, 3))
+    other_counter = factories.make_location(name="Zweigstelle")
+    elsewhere = factories.make_reservation(location=other_counter, school=school_a, borrower=teacher_a,
+                                           lines={factories.make_item_type(location=other_counter, units=1): 1},
+                                           pickup_day=datetime.date(2026, 5, 5), return_day=datetime.date(2026, 5, 6))
     today = datetime.date(2027, 6, 30)
 
-    assert teacher_months(teacher_a, 2026) == {datetime.date(2026, 3, 1), datetime.date(2026, 11, 1)}
-    assert teacher_months(teacher_a, 2027) == {datetime.date(2027, 2, 1)}
-    assert teacher_months(teacher_b, 2026) == {datetime.date(2026, 3, 1)}
+    assert counters_reached(teacher_a, 2026) == {location.pk}
+    assert counters_reached(teacher_a, 2027) == {location.pk}
+    assert counters_reached(teacher_b, 2026) == {location.pk}
     assert TeacherYear.objects.count() == 3 and len(set(TeacherYear.objects.values_list("ref", flat=True))) == 3
+    assert TeacherReach.objects.count() == 3
     # Nothing on a booking says which teacher of the statistics it was.
     assert set(Reservation.objects.values_list("borrower_ref", flat=True)) == {""}
-    assert {field.related_model for field in TeacherMonth._meta.get_fields() if field.is_relation} == {Location}
+    assert {field.related_model for field in TeacherReach._meta.get_fields() if field.is_relation} == {Location}
     assert overview(statistics_report(period=Period.year(2026), today=today))["teachers"] == 2
-    # By whole months: days in March without a loan still count March's teachers.
+    # By calendar year: a week in March without a loan counts the year's teachers.
     late_march = Period(datetime.date(2026, 3, 25), datetime.date(2026, 3, 31))
     assert overview(statistics_report(period=late_march, today=today))["teachers"] == 2
     assert overview(statistics_report(period=late_march, today=today))["loans"] == 0
 
-    # Handed out, the booking counts its teacher; moved into the next year, its loan leaves November.
+    # Handed out, a booking counts its teacher at its counter (once, however many loans).
     booked.status = S.HANDED_OUT
     booked.save(update_fields=["status"])
-    assert teacher_months(teacher_b, 2026) == {datetime.date(2026, 3, 1), datetime.date(2026, 6, 1)}
+    elsewhere.status = S.HANDED_OUT
+    elsewhere.save(update_fields=["status", "updated_at"])
+    assert TeacherReach.objects.count() == 4
+    assert counters_reached(teacher_a, 2026) == {location.pk, other_counter.pk}
+    # Moved into the next year, a loan leaves 2026 only with her last loan of 2026 there.
     november.pickup_day = november.return_day = datetime.date(2027, 1, 5)
     november.save()
-    assert teacher_months(teacher_a, 2026) == {datetime.date(2026, 3, 1)}
-    assert teacher_months(teacher_a, 2027) == {datetime.date(2027, 1, 1), datetime.date(2027, 2, 1)}
+    assert counters_reached(teacher_a, 2026) == {location.pk, other_counter.pk}
+    march.pickup_day = march.return_day = datetime.date(2027, 1, 12)
+    march.save()
+    assert counters_reached(teacher_a, 2026) == {other_counter.pk}
+    elsewhere.status = S.CANCELLED  # corrected: it was never handed out
+    elsewhere.save()
+    assert counters_reached(teacher_a, 2026) == set()
+    assert overview(statistics_report(period=Period.year(2026), today=today))["teachers"] == 1
 
 
 @pytest.mark.django_db
 def test_a_purged_loan_cannot_be_linked_to_its_teacher_and_still_counts(location, school_a, teacher_a):
     """The review's case: teacher_a's March loan is purged while her November loan of the same
-    year still names her. Nothing of the March loan leads to her, and she still counts once."""
+    year still names her. Her reference of that year goes with the first purge, since no open
+    booking of hers is left in it, and she still counts once."""
     camera = factories.make_item_type(location=location, units=1)
     march = loan(location=location, school=school_a, borrower=teacher_a, lines={camera: 1},
                  pickup_day=datetime.date(2026, 3, 3), return_day=datetime.date(2026, 3, 4))
-    november = loan(location=location, school=school_a, borrower=teacher_a, lines={camera: 1},
-                    pickup_day=datetime.date(2026, 11, 10), return_day=datetime.date(2026, 11, 11))
+    loan(location=location, school=school_a, borrower=teacher_a, lines={camera: 1},
+         pickup_day=datetime.date(2026, 11, 10), return_day=datetime.date(2026, 11, 11))
     year = Period.year(2026)
     before = snapshot(statistics_report(period=year, today=datetime.date(2027, 12, 31)))
+    assert before[1]["teachers"] == 1 and counters_reached(teacher_a, 2026) == {location.pk}
 
     assert personal_data_purge(older_than_days=365, today=datetime.date(2027, 4, 1)).reservations == 1
-    march.refresh_from_db()
     stored = Reservation.objects.filter(pk=march.pk).values().get()
     assert stored["borrower_id"] is None and stored["borrower_ref"] == ""
-    # Her reference of 2026 is kept while the November loan names her; it names months, no loan.
-    assert teacher_months(teacher_a, 2026) == {datetime.date(2026, 3, 1), datetime.date(2026, 11, 1)}
+    assert Reservation.objects.filter(borrower=teacher_a).count() == 1
+    assert counters_reached(teacher_a, 2026) is None  # nothing leads from her to 2026's rows
+    assert TeacherReach.objects.filter(year=2026).count() == 1
     assert snapshot(statistics_report(period=year, today=datetime.date(2027, 12, 31))) == before
 
-    # With her last booking of 2026 purged, nothing links her to 2026 any more.
     assert personal_data_purge(older_than_days=365, today=datetime.date(2027, 12, 1)).reservations == 1
-    assert not Reservation.objects.filter(borrower=teacher_a).exists()
-    assert teacher_months(teacher_a, 2026) is None
-    assert TeacherMonth.objects.filter(month__year=2026).count() == 2
     assert snapshot(statistics_report(period=year, today=datetime.date(2027, 12, 31))) == before
-    assert november.pk and before[1]["teachers"] == 1
+
+
+@pytest.mark.django_db
+def test_a_booking_the_old_release_saved_loses_its_reference_and_its_loan_counts(location, school_a, teacher_a):
+    """Between migration 0015 and the switch, the release before 0014 still writes borrower_ref
+    and no TeacherReach; the next save of the booking empties the one and writes the other."""
+    camera = factories.make_item_type(location=location, units=1)
+    lent = loan(location=location, school=school_a, borrower=teacher_a, lines={camera: 1},
+                pickup_day=datetime.date(2026, 3, 3), return_day=datetime.date(2026, 3, 4), status=S.HANDED_OUT)
+    TeacherReach.objects.all().delete()
+    Reservation.objects.filter(pk=lent.pk).update(borrower_ref="2026-0123456789abcdef")
+    lent = Reservation.objects.get(pk=lent.pk)
+
+    lent.return_day = datetime.date(2026, 3, 5)
+    lent.save(update_fields=["return_day"])
+
+    assert Reservation.objects.get(pk=lent.pk).borrower_ref == ""
+    assert counters_reached(teacher_a, 2026) == {location.pk}
+
+
+@pytest.mark.django_db
+def test_saving_a_loan_again_asks_nothing_more_of_the_database(location, school_a, teacher_a):
+    camera = factories.make_item_type(location=location, units=1)
+    lent = loan(location=location, school=school_a, borrower=teacher_a, lines={camera: 1},
+                pickup_day=datetime.date(2026, 3, 3), return_day=datetime.date(2026, 3, 4), status=S.HANDED_OUT)
+    lent = Reservation.objects.get(pk=lent.pk)
+    with CaptureQueriesContext(connection) as queries:
+        lent.status = S.RETURNED
+        lent.save(update_fields=["status", "updated_at"])
+    assert len(queries) == 1, [query["sql"] for query in queries]
 
 
 @pytest.mark.django_db
@@ -1101,3 +1144,21 @@ def test_qualifications_granted_stay_when_grants_are_renewed_revoked_or_their_te
     assert granted(2026) == (1, [(datetime.date(2026, 2, 1), 1)])
     assert {field.related_model for field in QualificationTraining._meta.get_fields() if field.is_relation} \
         == {Qualification}
+
+
+@pytest.mark.django_db
+def test_a_grant_corrected_in_the_admin_moves_its_training(teacher_a):
+    vr, maker = factories.make_qualification(name="VR-Schulung"), factories.make_qualification(name="Maker")
+    grant = QualificationGrant.objects.create(user=teacher_a, qualification=vr, granted_on=datetime.date(2025, 3, 4))
+
+    grant.granted_on = datetime.date(2025, 4, 3)  # mistyped
+    grant.save()
+    assert list(QualificationTraining.objects.values_list("qualification_id", "granted_on")) == [
+        (vr.pk, datetime.date(2025, 4, 3))]
+    grant.qualification = maker  # the wrong qualification chosen
+    grant.save()
+    assert list(QualificationTraining.objects.values_list("qualification_id", "granted_on")) == [
+        (maker.pk, datetime.date(2025, 4, 3))]
+    grant.expires_on = datetime.date(2027, 4, 3)
+    grant.save()
+    assert QualificationTraining.objects.count() == 1

@@ -11,7 +11,7 @@ from django.db.migrations.executor import MigrationExecutor
 from accounts.models import QualificationGrant, QualificationTraining, SchoolType
 from accounts.services import personal_data_purge
 from lending.figures import Period, statistics_report
-from lending.models import Reservation, ReservationStatus, TeacherMonth, TeacherYear
+from lending.models import Reservation, ReservationStatus, TeacherReach, TeacherYear
 from tests import factories
 from tests.lending.conftest import NEXT_TUESDAY, NEXT_WEDNESDAY
 
@@ -89,21 +89,25 @@ def test_the_migrations_count_existing_loans_teachers_by_month_and_empty_the_boo
     Reservation.objects.bulk_create([Reservation(
         location=location, school=school_a, school_type=school_a.school_type, borrower=teacher_b,
         pickup_day=november, pickup_slot=datetime.time(10), return_day=november, status=ReservationStatus.RETURNED)])
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate([("lending", "0014_teachers_reached")])
+    # A loan the old release handed out after 0014 counted: it has the old kind of reference.
+    january = datetime.date(2026, 1, 20)
+    Reservation.objects.bulk_create([Reservation(
+        location=location, school=school_a, school_type=school_a.school_type, borrower=teacher_b,
+        borrower_ref="2026-00112233aabbccdd", pickup_day=january, pickup_slot=datetime.time(10),
+        return_day=january, status=ReservationStatus.RETURNED)])
     _migrate_to_latest()
 
     assert set(Reservation.objects.values_list("borrower_ref", flat=True)) == {""}
     years = {(row.borrower_id, row.year): row.ref for row in TeacherYear.objects.all()}
-    assert set(years) == {(teacher_a.pk, 2025), (teacher_a.pk, 2026), (teacher_b.pk, 2025)}
-    assert len(set(years.values())) == 3
-    months = set(TeacherMonth.objects.values_list("ref", "month", "location_id", "school_type"))
+    assert set(years) == {(teacher_a.pk, 2025), (teacher_a.pk, 2026), (teacher_b.pk, 2025), (teacher_b.pk, 2026)}
+    assert len(set(years.values())) == 4
     gymnasium = SchoolType.GYMNASIUM
-    assert months == {
-        (years[teacher_a.pk, 2025], datetime.date(2025, 3, 1), location.pk, gymnasium),
-        (years[teacher_a.pk, 2025], datetime.date(2025, 9, 1), location.pk, gymnasium),
-        (years[teacher_a.pk, 2026], datetime.date(2026, 1, 1), location.pk, gymnasium),
-        (years[teacher_b.pk, 2025], datetime.date(2025, 3, 1), location.pk, gymnasium),
-        (years[teacher_b.pk, 2025], datetime.date(2025, 11, 1), location.pk, gymnasium),
-    }
+    assert set(TeacherReach.objects.values_list("ref", "year", "location_id", "school_type")) == {
+        (years[teacher, year], year, location.pk, gymnasium)
+        for teacher, year in [(teacher_a.pk, 2025), (teacher_a.pk, 2026), (teacher_b.pk, 2025), (teacher_b.pk, 2026)]}
     report = statistics_report(period=Period.year(2025), today=datetime.date(2026, 6, 1))
     assert report.headline["teachers"] == 2 and report.headline["loans"] == 6
 

@@ -23,6 +23,7 @@ import logging
 import math
 import os
 import random
+import secrets
 import socket
 import statistics
 import subprocess
@@ -64,7 +65,7 @@ from lending.models import (
     ReservationEvent,
     ReservationLine,
     ReservationStatus,
-    TeacherMonth,
+    TeacherReach,
     TeacherYear,
     UnitEvent,
     WaitlistEntry,
@@ -513,7 +514,7 @@ class Command(BaseCommand):
                 code=_booking_code(code_index), borrower_id=borrower_id, school_id=school_id,
                 location=location, pickup_day=pickup_day, pickup_slot=slot, return_day=return_day, status=status,
             )
-            reservation.teacher_id = teacher_id  # counted in TeacherMonth also after the purge
+            reservation.teacher_id = teacher_id  # counted in TeacherReach also after the purge
             reservations.append(reservation)
             line_specs.append(chosen)
             if len(reservations) >= BATCH:
@@ -527,19 +528,18 @@ class Command(BaseCommand):
             # bulk_create skips Reservation.save(), which records the school's type.
             school_types = dict(School.objects.values_list("pk", "school_type"))
             refs = self.__dict__.setdefault("_teacher_refs", {})
-            teacher_months = set()
+            reached = set()
             for reservation in reservations:
                 reservation.school_type = school_types[reservation.school_id]
-                # … and counts the loan's teacher in TeacherMonth (under a reference of the year,
+                # … and counts the loan's teacher in TeacherReach (under a reference of the year,
                 # kept after the purge removed the person from the booking).
                 if reservation.status in (ReservationStatus.HANDED_OUT, ReservationStatus.RETURNED):
                     key = (reservation.teacher_id, reservation.pickup_day.year)
-                    ref = refs.setdefault(key, f"{len(refs):016x}")
-                    teacher_months.add((ref, reservation.pickup_day.replace(day=1), reservation.location.pk,
-                                        reservation.school_type))
-            TeacherMonth.objects.bulk_create(
-                (TeacherMonth(ref=ref, month=month, location_id=location_id, school_type=school_type)
-                 for ref, month, location_id, school_type in teacher_months),
+                    ref = refs.setdefault(key, secrets.token_hex(8))
+                    reached.add((ref, key[1], reservation.location.pk, reservation.school_type))
+            TeacherReach.objects.bulk_create(
+                (TeacherReach(ref=ref, year=year, location_id=location_id, school_type=school_type)
+                 for ref, year, location_id, school_type in reached),
                 batch_size=BATCH, ignore_conflicts=True)
             # The teachers' references of the years their bookings still name them.
             TeacherYear.objects.bulk_create(
