@@ -240,7 +240,7 @@ def personal_data_purge(*, older_than_days, today, dry_run=False):
             if not rows:
                 break
             last_pk = rows[-1][0]
-            _purge_batch(rows, result, dry_run=dry_run)
+            _purge_batch(rows, result, dry_run=dry_run, today=today)
     logger.info(
         "personal data purge%s (before %s): %s reservations, %s reservation events, %s unit events, "
         "%s hand-overs, %s damage reports; %s kept for open damage cases",
@@ -250,7 +250,7 @@ def personal_data_purge(*, older_than_days, today, dry_run=False):
     return result
 
 
-def _purge_batch(rows, result, *, dry_run):
+def _purge_batch(rows, result, *, dry_run, today):
     reservation_ids = [pk for pk, _code, _borrower in rows]
     borrower_of_code = {code: borrower_id for _pk, code, borrower_id in rows}
     borrower_is_actor = F("reservation__borrower_id")
@@ -287,9 +287,10 @@ def _purge_batch(rows, result, *, dry_run):
     # updated_at moves so that the counter's calendar feed (which names the borrower) is sent again.
     Reservation.objects.filter(pk__in=reservation_ids).update(borrower=None, colleague=None, note="",
                                                               updated_at=timezone.now())
-    # Her statistics reference of a year goes once no open booking of that year names her (no
+    # Her statistics reference of a past year goes once no open booking of that year names her (no
     # loan of hers can be counted there any more): then nothing links her to the counters she was
-    # counted at (lending.models.TeacherYear).
+    # counted at (lending.models.TeacherYear). This year's stays: she may borrow again.
     borrowers = {borrower_id for _pk, _code, borrower_id in rows if borrower_id is not None}
-    TeacherYear.objects.filter(borrower_id__in=borrowers).exclude(Exists(Reservation.objects.filter(
-        borrower_id=OuterRef("borrower_id"), pickup_day__year=OuterRef("year"), status__in=OPEN_STATUSES))).delete()
+    TeacherYear.objects.filter(borrower_id__in=borrowers, year__lt=today.year).exclude(Exists(
+        Reservation.objects.filter(borrower_id=OuterRef("borrower_id"), pickup_day__year=OuterRef("year"),
+                                   status__in=OPEN_STATUSES))).delete()

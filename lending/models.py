@@ -150,6 +150,10 @@ class Reservation(models.Model):
                                      before=None if recount or stored is None else _reach_key(*stored))
                 self._reach_stored = values
 
+    def refresh_from_db(self, *args, **kwargs):
+        super().refresh_from_db(*args, **kwargs)
+        self.__dict__.pop("_reach_stored", None)  # save() reads the stored booking again
+
     @classmethod
     def from_db(cls, db, field_names, values):
         instance = super().from_db(db, field_names, values)
@@ -584,8 +588,8 @@ def new_teacher_ref():
 
 class TeacherYear(models.Model):
     """A teacher's random statistics reference for one calendar year (of the pickup days). It
-    links her to her TeacherReach rows only while a booking of that year is still open (confirmed
-    or handed out) and names her: the purge removes it then (accounts.services.personal_data_purge),
+    links her to her TeacherReach rows until the year is over and no open booking (confirmed or
+    handed out) of it names her: the purge removes it then (accounts.services.personal_data_purge),
     and deleting her account removes it too. No booking points at it."""
 
     borrower = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+",

@@ -974,6 +974,43 @@ def test_a_purged_loan_cannot_be_linked_to_its_teacher_and_still_counts(location
 
 
 @pytest.mark.django_db
+def test_purging_last_years_loan_keeps_this_years_reference(location, school_a, teacher_a):
+    """The purge forgets only past years' references: a teacher who borrows again this year after
+    her loan of last year was purged still counts once this year."""
+    camera = factories.make_item_type(location=location, units=1)
+    for pickup_day in (datetime.date(2025, 3, 4), datetime.date(2026, 2, 3)):
+        loan(location=location, school=school_a, borrower=teacher_a, lines={camera: 1},
+             pickup_day=pickup_day, return_day=pickup_day + datetime.timedelta(days=1))
+
+    assert personal_data_purge(older_than_days=365, today=datetime.date(2026, 4, 1)).reservations == 1
+    assert counters_reached(teacher_a, 2025) is None
+    assert counters_reached(teacher_a, 2026) == {location.pk}
+    loan(location=location, school=school_a, borrower=teacher_a, lines={camera: 1},
+         pickup_day=datetime.date(2026, 5, 5), return_day=datetime.date(2026, 5, 6))
+
+    report = statistics_report(period=Period.year(2026), today=datetime.date(2026, 12, 31))
+    assert report.headline["teachers"] == 1 and report.headline["loans"] == 2
+    assert statistics_report(period=Period.year(2025), today=datetime.date(2026, 12, 31)).headline["teachers"] == 1
+
+
+@pytest.mark.django_db
+def test_a_booking_refreshed_from_the_database_counts_where_it_is_stored(location, school_a, teacher_a):
+    camera = factories.make_item_type(location=location, units=1)
+    booked = factories.make_reservation(location=location, school=school_a, borrower=teacher_a, lines={camera: 1},
+                                        pickup_day=datetime.date(2026, 3, 3), return_day=datetime.date(2026, 3, 4))
+    stale = Reservation.objects.get(pk=booked.pk)
+    booked.status = S.HANDED_OUT
+    booked.save()
+    assert counters_reached(teacher_a, 2026) == {location.pk}
+
+    stale.refresh_from_db()
+    stale.status = S.CANCELLED
+    stale.save()
+
+    assert counters_reached(teacher_a, 2026) == set()
+
+
+@pytest.mark.django_db
 def test_a_booking_the_old_release_saved_loses_its_reference_and_its_loan_counts(location, school_a, teacher_a):
     """Between migration 0015 and the switch, the release before 0014 still writes borrower_ref
     and no TeacherReach; the next save of the booking empties the one and writes the other."""
