@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Role, User
 from lending.exceptions import BookingError
 from lending.models import (
-    OPEN_STATUSES,
+    HOLDING_STATUSES,
     DamageReport,
     Handover,
     Reservation,
@@ -293,4 +293,4 @@ def _purge_batch(rows, result, *, dry_run, today):
     borrowers = {borrower_id for _pk, _code, borrower_id in rows if borrower_id is not None}
     TeacherYear.objects.filter(borrower_id__in=borrowers, year__lt=today.year).exclude(Exists(
         Reservation.objects.filter(borrower_id=OuterRef("borrower_id"), pickup_day__year=OuterRef("year"),
-                                   status__in=OPEN_STATUSES))).delete()
+                                   status__in=HOLDING_STATUSES))).delete()

@@ -41,15 +41,33 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, DateField, Exists, F, Func, IntegerField, OuterRef, Q, Sum, Value
+from django.db.models import (
+    Count,
+    DateField,
+    Exists,
+    F,
+    Func,
+    IntegerField,
+    OuterRef,
+    Q,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce, Greatest, Least, TruncDate, TruncMonth
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Qualification, QualificationTraining, Role, School, SchoolType
+from accounts.models import (
+    Qualification,
+    QualificationTraining,
+    Role,
+    School,
+    SchoolType,
+)
 from catalog.models import Category, ItemType
 from lending.models import (
+    LOAN_STATUSES,
     Handover,
     RefusedRequest,
     Reservation,
@@ -62,7 +80,6 @@ from lending.models import (
 from lending.statistics import damage_statistics_between, units_in_use
 
 ONE_DAY = datetime.timedelta(days=1)
-LOAN_STATUSES = (ReservationStatus.HANDED_OUT, ReservationStatus.RETURNED)
 # Bookings that took units on their days (for "days booked out"); not cancelled, not no-shows.
 BOOKED_STATUSES = (ReservationStatus.CONFIRMED, ReservationStatus.HANDED_OUT, ReservationStatus.RETURNED)
 # How far ahead cancellations came: (lowest days before pickup, label); the last has no top.

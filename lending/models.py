@@ -39,6 +39,8 @@ MAX_HOLD_DAYS_BEFORE = 14
 
 # Reservations in these states hold units; the availability engine counts only these.
 HOLDING_STATUSES = (ReservationStatus.CONFIRMED, ReservationStatus.HANDED_OUT)
+# Bookings that were handed out: the statistics' loans.
+LOAN_STATUSES = (ReservationStatus.HANDED_OUT, ReservationStatus.RETURNED)
 CLOSED_STATUSES = (ReservationStatus.RETURNED, ReservationStatus.CANCELLED, ReservationStatus.NO_SHOW)
 
 
@@ -579,7 +581,6 @@ class RefusedRequest(models.Model):
 # The reservation fields whose change can move a loan to another teacher-year.
 REACH_FIELDS = ("borrower_id", "pickup_day", "location_id", "school_type", "status")
 REACH_FIELD_NAMES = {*REACH_FIELDS, "borrower", "location", "school"}
-OPEN_STATUSES = (ReservationStatus.CONFIRMED, ReservationStatus.HANDED_OUT)
 
 
 def new_teacher_ref():
@@ -625,11 +626,8 @@ class TeacherReach(models.Model):
         indexes = [models.Index(fields=["year", "location", "school_type", "ref"], name="teacher_reach_count")]
 
 
-LOAN_STATUS_VALUES = (ReservationStatus.HANDED_OUT, ReservationStatus.RETURNED)
-
-
 def _reach_key(borrower_id, pickup_day, location_id, school_type, status):
-    if borrower_id is None or status not in LOAN_STATUS_VALUES or not isinstance(pickup_day, datetime.date):
+    if borrower_id is None or status not in LOAN_STATUSES or not isinstance(pickup_day, datetime.date):
         return None
     return (borrower_id, pickup_day.year, location_id, school_type)
 
@@ -654,7 +652,7 @@ def teacher_reach_record(*, now, before):
     if before is not None:
         borrower_id, year, location_id, school_type = before
         loans = Reservation.objects.filter(location_id=location_id, school_type=school_type, pickup_day__year=year,
-                                           status__in=LOAN_STATUS_VALUES)
+                                           status__in=LOAN_STATUSES)
         # Her other loans there, or loans whose person the purge removed (they may be hers).
         still_there = loans.filter(Q(borrower_id=borrower_id) | Q(borrower__isnull=True)).exists()
         if not still_there:
